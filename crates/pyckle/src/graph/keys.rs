@@ -1,0 +1,383 @@
+//! Dicts and sets with Python's key semantics.
+//!
+//! Keys compare as Python compares them: `1`, `1.0` and `True` are one key,
+//! `"a"` and `b"a"` are two, tuples and frozensets compare by content,
+//! other objects by identity. Lists, dicts, sets and bytearrays are
+//! unhashable, so they cannot be keys.
+
+use super::{Graph, ObjId, Object, Value};
+use hashbrown::HashTable;
+use num_bigint::BigInt;
+use num_traits::{FromPrimitive, ToPrimitive};
+use std::hash::{BuildHasher, Hasher};
+
+/// Keys nested deeper than this (tuples in tuples...) are refused.
+const MAX_KEY_DEPTH: usize = 512;
+
+/// Below this many entries a lookup scans; above, a hash table is kept.
+const SCAN_LIMIT: usize = 8;
+
+/// Why a value cannot be a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeyError {
+    Unhashable(&'static str),
+    TooDeep,
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::Unhashable(t) => write!(f, "unhashable type: '{t}'"),
+            KeyError::TooDeep => write!(f, "key nested deeper than {MAX_KEY_DEPTH} levels"),
+        }
+    }
+}
+
+/// The positions of keys by their Python hash.
+#[derive(Clone, Debug, Default)]
+struct Index {
+    hashes: Vec<u64>,
+    table: Option<HashTable<usize>>,
+}
+
+impl Index {
+    fn find(&self, hash: u64, mut eq: impl FnMut(usize) -> bool) -> Option<usize> {
+        match &self.table {
+            Some(t) => t.find(hash, |&i| self.hashes[i] == hash && eq(i)).copied(),
+            None => (0..self.hashes.len()).find(|&i| self.hashes[i] == hash && eq(i)),
+        }
+    }
+    fn push(&mut self, hash: u64) {
+        let i = self.hashes.len();
+        self.hashes.push(hash);
+        if let Some(t) = &mut self.table {
+            let hashes = &self.hashes;
+            t.insert_unique(hash, i, |&j| hashes[j]);
+        } else if self.hashes.len() > SCAN_LIMIT {
+            let mut t = HashTable::with_capacity(self.hashes.len() * 2);
+            for (j, &h) in self.hashes.iter().enumerate() {
+                let hashes = &self.hashes;
+                t.insert_unique(h, j, |&k| hashes[k]);
+            }
+            self.table = Some(t);
+        }
+    }
+}
+
+/// A Python dict: entries in insertion order, keys unique by Python equality.
+#[derive(Clone, Debug, Default)]
+pub struct Dict {
+    entries: Vec<(Value, Value)>,
+    index: Index,
+}
+
+impl PartialEq for Dict {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl Dict {
+    pub fn new() -> Self {
+        Dict::default()
+    }
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    /// The entries in insertion order.
+    pub fn entries(&self) -> &[(Value, Value)] {
+        &self.entries
+    }
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &(Value, Value)> {
+        self.entries.iter()
+    }
+    /// `d[key] = value`: a new key goes last; an equal key keeps its place
+    /// and its first spelling, and takes the new value.
+    pub fn insert(&mut self, graph: &Graph, key: Value, value: Value) -> Result<(), String> {
+        let hash = graph.hash_key(key).map_err(|e| e.to_string())?;
+        let entries = &self.entries;
+        match self.index.find(hash, |i| graph.py_eq(entries[i].0, key)) {
+            Some(i) => self.entries[i].1 = value,
+            None => {
+                self.entries.push((key, value));
+                self.index.push(hash);
+            }
+        }
+        Ok(())
+    }
+    /// `d[key]`, with Python's key equality.
+    pub fn get(&self, graph: &Graph, key: Value) -> Option<Value> {
+        let hash = graph.hash_key(key).ok()?;
+        self.index.find(hash, |i| graph.py_eq(self.entries[i].0, key)).map(|i| self.entries[i].1)
+    }
+    /// The value of a `str` key.
+    pub fn get_str(&self, graph: &Graph, key: &str) -> Option<Value> {
+        self.entries.iter().find(|(k, _)| graph.as_str(*k) == Some(key)).map(|(_, v)| *v)
+    }
+}
+
+/// A Python set or frozenset: items in the order they were added.
+#[derive(Clone, Debug, Default)]
+pub struct Set {
+    items: Vec<Value>,
+    index: Index,
+}
+
+impl PartialEq for Set {
+    fn eq(&self, other: &Self) -> bool {
+        self.items == other.items
+    }
+}
+
+impl Set {
+    pub fn new() -> Self {
+        Set::default()
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    pub fn items(&self) -> &[Value] {
+        &self.items
+    }
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &Value> {
+        self.items.iter()
+    }
+    /// `s.add(item)`; an item equal to one already there is ignored.
+    pub fn insert(&mut self, graph: &Graph, item: Value) -> Result<(), String> {
+        let hash = graph.hash_key(item).map_err(|e| e.to_string())?;
+        let items = &self.items;
+        if self.index.find(hash, |i| graph.py_eq(items[i], item)).is_none() {
+            self.items.push(item);
+            self.index.push(hash);
+        }
+        Ok(())
+    }
+    /// `item in s`.
+    pub fn contains(&self, graph: &Graph, item: Value) -> bool {
+        match graph.hash_key(item) {
+            Ok(hash) => self.index.find(hash, |i| graph.py_eq(self.items[i], item)).is_some(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// A number, as Python compares numbers.
+enum Num<'g> {
+    Small(i128),
+    Big(&'g BigInt),
+    Float(f64),
+}
+
+const TAG_NONE: u8 = 1;
+const TAG_NUM: u8 = 2;
+const TAG_FLOAT: u8 = 3;
+const TAG_STR: u8 = 4;
+const TAG_BYTES: u8 = 5;
+const TAG_TUPLE: u8 = 6;
+const TAG_FROZENSET: u8 = 7;
+const TAG_GLOBAL: u8 = 8;
+const TAG_IDENTITY: u8 = 9;
+
+impl Graph<'_> {
+    fn num(&self, v: Value) -> Option<Num<'_>> {
+        match v {
+            Value::Bool(b) => Some(Num::Small(b as i128)),
+            Value::Int(i) => Some(Num::Small(i as i128)),
+            Value::Float(f) => Some(Num::Float(f)),
+            Value::Obj(id) => match self.try_get(id) {
+                Some(Object::Int(b)) => Some(Num::Big(b)),
+                _ => None,
+            },
+            Value::None => None,
+        }
+    }
+
+    /// Python's hash of a key, consistent with [`Graph::py_eq`].
+    pub(crate) fn hash_key(&self, v: Value) -> Result<u64, KeyError> {
+        let mut h = self.hasher.build_hasher();
+        self.hash_into(v, &mut h, 0)?;
+        Ok(h.finish())
+    }
+
+    fn hash_into(&self, v: Value, h: &mut impl Hasher, depth: usize) -> Result<(), KeyError> {
+        if depth > MAX_KEY_DEPTH {
+            return Err(KeyError::TooDeep);
+        }
+        if let Some(n) = self.num(v) {
+            hash_num(n, h);
+            return Ok(());
+        }
+        let id = match v {
+            Value::None => {
+                h.write_u8(TAG_NONE);
+                return Ok(());
+            }
+            Value::Obj(id) => id,
+            _ => unreachable!("numbers are handled above"),
+        };
+        match self.try_get(id) {
+            Some(Object::Str(s)) => {
+                h.write_u8(TAG_STR);
+                h.write(s.as_bytes());
+                h.write_u8(0xff);
+            }
+            Some(Object::Bytes(b)) => {
+                h.write_u8(TAG_BYTES);
+                h.write(b);
+                h.write_u8(0xff);
+            }
+            Some(Object::Tuple(items)) => {
+                h.write_u8(TAG_TUPLE);
+                h.write_usize(items.len());
+                for &item in items {
+                    self.hash_into(item, h, depth + 1)?;
+                }
+            }
+            Some(Object::FrozenSet(set)) => {
+                // Order-independent: the sum of the items' own hashes.
+                let mut sum = 0u64;
+                for &item in set.items() {
+                    let mut ih = self.hasher.build_hasher();
+                    self.hash_into(item, &mut ih, depth + 1)?;
+                    sum = sum.wrapping_add(ih.finish());
+                }
+                h.write_u8(TAG_FROZENSET);
+                h.write_usize(set.len());
+                h.write_u64(sum);
+            }
+            Some(Object::Global(g)) => {
+                h.write_u8(TAG_GLOBAL);
+                h.write(g.module.as_bytes());
+                h.write_u8(0xff);
+                h.write(g.name.as_bytes());
+            }
+            Some(Object::Record(_)) | Some(Object::PersistentId(_)) => {
+                h.write_u8(TAG_IDENTITY);
+                h.write_u32(id.0);
+            }
+            Some(other) => return Err(KeyError::Unhashable(other.type_name())),
+            None => return Err(KeyError::Unhashable("invalid reference")),
+        }
+        Ok(())
+    }
+
+    /// Python's `==` between two hashable values (`1 == 1.0 == True`;
+    /// tuples and frozensets by content; other objects by identity).
+    pub fn py_eq(&self, a: Value, b: Value) -> bool {
+        self.eq_depth(a, b, 0)
+    }
+
+    fn eq_depth(&self, a: Value, b: Value, depth: usize) -> bool {
+        if depth > MAX_KEY_DEPTH {
+            return false;
+        }
+        if let (Some(x), Some(y)) = (self.num(a), self.num(b)) {
+            return num_eq(x, y);
+        }
+        match (a, b) {
+            (Value::None, Value::None) => true,
+            (Value::Obj(x), Value::Obj(y)) => {
+                if x == y {
+                    return true;
+                }
+                match (self.try_get(x), self.try_get(y)) {
+                    (Some(Object::Str(s)), Some(Object::Str(t))) => s.as_bytes() == t.as_bytes(),
+                    (Some(Object::Bytes(s)), Some(Object::Bytes(t))) => s == t,
+                    (Some(Object::Tuple(s)), Some(Object::Tuple(t))) => {
+                        s.len() == t.len() && s.iter().zip(t).all(|(&p, &q)| self.eq_depth(p, q, depth + 1))
+                    }
+                    (Some(Object::FrozenSet(s)), Some(Object::FrozenSet(t))) => {
+                        s.len() == t.len() && s.items().iter().all(|&p| self.set_contains_depth(t, p, depth + 1))
+                    }
+                    (Some(Object::Global(g)), Some(Object::Global(h))) => g == h,
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
+    fn set_contains_depth(&self, set: &Set, item: Value, depth: usize) -> bool {
+        let mut h = self.hasher.build_hasher();
+        if self.hash_into(item, &mut h, depth).is_err() {
+            return false;
+        }
+        let hash = h.finish();
+        set.index.find(hash, |i| self.eq_depth(set.items[i], item, depth)).is_some()
+    }
+
+    /// Takes a dict or set out of the arena so it can be changed while the
+    /// rest of the graph is read; [`Graph::put_back`] returns it.
+    pub(crate) fn take(&mut self, id: ObjId) -> Object<'static> {
+        // An empty list stands in: it is unhashable, as dicts and sets are,
+        // so a key that reaches the object being changed is refused either way.
+        match std::mem::replace(&mut self.objects[id.index()], Object::List(Vec::new())) {
+            Object::Dict(d) => Object::Dict(d),
+            Object::Set(s) => Object::Set(s),
+            other => {
+                // Only dicts and sets are taken; put anything else straight back.
+                self.objects[id.index()] = other;
+                Object::List(Vec::new())
+            }
+        }
+    }
+
+    pub(crate) fn put_back(&mut self, id: ObjId, obj: Object<'static>) {
+        self.objects[id.index()] = match obj {
+            Object::Dict(d) => Object::Dict(d),
+            Object::Set(s) => Object::Set(s),
+            _ => return,
+        };
+    }
+}
+
+fn hash_num(n: Num<'_>, h: &mut impl Hasher) {
+    match n {
+        Num::Small(i) => {
+            h.write_u8(TAG_NUM);
+            h.write_i128(i);
+        }
+        Num::Big(b) => match b.to_i128() {
+            Some(i) => hash_num(Num::Small(i), h),
+            None => {
+                h.write_u8(TAG_NUM);
+                h.write(&b.to_signed_bytes_le());
+            }
+        },
+        Num::Float(f) => {
+            if f.is_finite() && f.fract() == 0.0 {
+                if f.abs() < 1.7e38 {
+                    hash_num(Num::Small(f as i128), h);
+                } else if let Some(b) = BigInt::from_f64(f) {
+                    h.write_u8(TAG_NUM);
+                    h.write(&b.to_signed_bytes_le());
+                }
+            } else {
+                h.write_u8(TAG_FLOAT);
+                h.write_u64(f.to_bits());
+            }
+        }
+    }
+}
+
+fn num_eq(a: Num<'_>, b: Num<'_>) -> bool {
+    match (a, b) {
+        (Num::Small(x), Num::Small(y)) => x == y,
+        (Num::Big(x), Num::Big(y)) => x == y,
+        (Num::Small(x), Num::Big(y)) | (Num::Big(y), Num::Small(x)) => y.to_i128() == Some(x),
+        (Num::Float(x), Num::Float(y)) => x == y,
+        (Num::Float(f), Num::Small(i)) | (Num::Small(i), Num::Float(f)) => {
+            f.is_finite() && f.fract() == 0.0 && f.abs() < 1.7e38 && f as i128 == i
+        }
+        (Num::Float(f), Num::Big(b)) | (Num::Big(b), Num::Float(f)) => {
+            f.is_finite() && f.fract() == 0.0 && BigInt::from_f64(f).as_ref() == Some(b)
+        }
+    }
+}
+

@@ -1,0 +1,1 @@
+//! `pyckle info` statistics (being written).

@@ -1,0 +1,1 @@
+//! Friendly JSON (being written).
