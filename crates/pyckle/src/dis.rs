@@ -191,6 +191,9 @@ struct Disassembler<'a> {
     annocol: usize,
 }
 
+/// The deepest MARK nesting `dis` indents before it stops with an error.
+pub const MAX_MARK_DEPTH: usize = 4096;
+
 impl<'a> Disassembler<'a> {
     fn new(data: &'a [u8], opts: &DisOptions) -> Self {
         Disassembler {
@@ -214,6 +217,14 @@ impl<'a> Disassembler<'a> {
             let code = info.code;
             let err = |kind: ErrorKind| Error::at(kind, start as u64, Some(code));
 
+            // pickletools indents each line by its MARK depth, so output
+            // grows with the square of the nesting: a hostile file of MARKs
+            // would print terabytes. No pickle Python writes comes near this.
+            if self.markstack.len() > MAX_MARK_DEPTH {
+                return Err(err(ErrorKind::LimitExceeded(format!(
+                    "more than {MAX_MARK_DEPTH} nested MARKs to indent"
+                ))));
+            }
             w.write(&format!("{start:5}: "))?;
 
             let mut line = format!(
@@ -534,7 +545,7 @@ fn code_repr(code: u8) -> String {
 
 /// Appends `n` blanks (Python's `' ' * n`, nothing when n <= 0).
 fn pad_to(line: &mut String, n: usize) {
-    line.extend(std::iter::repeat(' ').take(n));
+    line.push_str(&" ".repeat(n));
 }
 
 /// A memo key as Python's `%r` prints it.

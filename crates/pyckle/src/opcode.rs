@@ -272,39 +272,6 @@ impl StackKind {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_is_consistent() {
-        assert_eq!(OPCODES.len(), 68);
-        for (i, o) in OPCODES.iter().enumerate() {
-            assert_eq!(info(o.code).map(|x| x.name), Some(o.name));
-            assert_eq!(usize::from(INDEX[usize::from(o.code)]), i);
-        }
-        let known = (0..=255u8).filter(|c| info(*c).is_some()).count();
-        assert_eq!(known, OPCODES.len());
-        assert_eq!(name(op::BININT1), Some("BININT1"));
-        assert_eq!(name(op::READONLY_BUFFER), Some("READONLY_BUFFER"));
-        assert_eq!(name(b'z'), None);
-        assert_eq!(info(op::PROTO).map(|i| i.proto), Some(2));
-        assert_eq!(info(op::INT).map(|i| i.doc), Some("Push an integer or bool."));
-    }
-
-    #[test]
-    fn op_constants_match_table() {
-        let pairs: &[(u8, &str)] = &[
-            (op::MARK, "MARK"), (op::STOP, "STOP"), (op::FRAME, "FRAME"),
-            (op::MEMOIZE, "MEMOIZE"), (op::STACK_GLOBAL, "STACK_GLOBAL"),
-            (op::NEXT_BUFFER, "NEXT_BUFFER"), (op::BINFLOAT, "BINFLOAT"),
-        ];
-        for (c, n) in pairs {
-            assert_eq!(name(*c), Some(*n));
-        }
-    }
-}
-
 // BEGIN GENERATED OPCODE TABLE (tools/gen_opcodes.py)
 // Generated from CPython 3.11.7's pickletools; do not edit by hand.
 
@@ -944,3 +911,36 @@ static INDEX: [u8; 256] = [
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 ];
 // END GENERATED OPCODE TABLE
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        assert_eq!(OPCODES.len(), 68);
+        for (i, o) in OPCODES.iter().enumerate() {
+            assert_eq!(info(o.code).map(|x| x.name), Some(o.name));
+            assert_eq!(usize::from(INDEX[usize::from(o.code)]), i);
+        }
+        let known = (0..=255u8).filter(|c| info(*c).is_some()).count();
+        assert_eq!(known, OPCODES.len());
+        assert_eq!(name(op::BININT1), Some("BININT1"));
+        assert_eq!(name(op::READONLY_BUFFER), Some("READONLY_BUFFER"));
+        assert_eq!(name(b'z'), None);
+        assert_eq!(info(op::PROTO).map(|i| i.proto), Some(2));
+        assert_eq!(info(op::INT).map(|i| i.doc), Some("Push an integer or bool."));
+    }
+
+    #[test]
+    fn op_constants_match_table() {
+        let pairs: &[(u8, &str)] = &[
+            (op::MARK, "MARK"), (op::STOP, "STOP"), (op::FRAME, "FRAME"),
+            (op::MEMOIZE, "MEMOIZE"), (op::STACK_GLOBAL, "STACK_GLOBAL"),
+            (op::NEXT_BUFFER, "NEXT_BUFFER"), (op::BINFLOAT, "BINFLOAT"),
+        ];
+        for (c, n) in pairs {
+            assert_eq!(name(*c), Some(*n));
+        }
+    }
+}

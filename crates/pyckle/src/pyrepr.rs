@@ -350,6 +350,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)]
     fn float_repr() {
         let cases: &[(f64, &str)] = &[
             (1.0, "1.0"), (1e16, "1e+16"), (1e-5, "1e-05"), (0.0001, "0.0001"),

@@ -138,3 +138,32 @@ fn bad_fixtures_do_not_panic() {
         }
     }
 }
+
+/// Random byte strings over the opcode alphabet (plus digits, newlines and
+/// arbitrary bytes): the disassembler must never panic.
+#[test]
+fn random_inputs_do_not_panic() {
+    let alphabet: Vec<u8> = (0u8..=255)
+        .filter(|&b| pyckle::opcode::info(b).is_some())
+        .chain(*b"0123456789\n'\"\\_-+. LuUx")
+        .collect();
+    let mut state: u64 = 0x1234_5678_9ABC_DEF1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..20000 {
+        let len = (next() % 40) as usize;
+        let data: Vec<u8> = (0..len)
+            .map(|_| {
+                let r = next();
+                if r % 5 == 0 { (r >> 8) as u8 } else { alphabet[(r >> 8) as usize % alphabet.len()] }
+            })
+            .collect();
+        for annotate in [0, 30] {
+            let _ = run(&data, annotate);
+        }
+    }
+}

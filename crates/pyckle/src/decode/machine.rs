@@ -334,6 +334,13 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
             Some(t) => t.to_vec(),
             None => return Err(invalid("REDUCE arguments must be a tuple")),
         };
+        if !matches!(
+            self.graph.object(callable),
+            Some(Object::Global(_)) | Some(Object::Record(_)) | Some(Object::PersistentId(_))
+        ) {
+            let t = self.graph.object(callable).map(|o| o.type_name()).unwrap_or_else(|| scalar_type(callable));
+            return Err(invalid(format!("'{t}' object is not callable")));
+        }
         if let Some(v) = self.core_call(callable, &arg_items)? {
             return Ok(v);
         }
@@ -343,6 +350,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
     fn core_call(&mut self, callable: Value, args: &[Value]) -> Result<Option<Value>> {
         let Some(g) = self.graph.as_global(callable) else { return Ok(None) };
         let (module, name) = (g.module.as_str(), g.name.as_str());
+        let to_bytearray = name == "bytearray";
         let v = match (module, name, args) {
             ("builtins", "set" | "frozenset", []) => self.set_from(&[], name == "frozenset")?,
             ("builtins", "set" | "frozenset", [items]) => {
@@ -363,7 +371,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 }
                 _ => return Ok(None),
             },
-            ("_codecs", "encode", [s, enc]) => {
+            ("builtins", "bytearray", [s, enc]) | ("_codecs", "encode", [s, enc]) => {
                 let enc = self.graph.as_str(*enc);
                 if !matches!(enc, Some("latin1") | Some("latin-1")) {
                     return Ok(None);
@@ -377,7 +385,11 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                     out.push(cp as u8);
                 }
                 self.charge(out.len() as u64)?;
-                self.add(Object::Bytes(Cow::Owned(out)))?
+                if to_bytearray {
+                    self.add(Object::ByteArray(Cow::Owned(out)))?
+                } else {
+                    self.add(Object::Bytes(Cow::Owned(out)))?
+                }
             }
             ("builtins", "getattr", [obj, attr]) => {
                 let (Some(parent), Some(attr)) = (self.graph.as_global(*obj), self.graph.as_str(*attr)) else {
@@ -415,6 +427,9 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
     /// NEWOBJ, NEWOBJ_EX, INST and OBJ take a class.
     fn check_class(&self, cls: Value, opcode: &str) -> Result<()> {
         match self.graph.object(cls) {
+            Some(Object::Global(g)) if g.module == "builtins" && BUILTIN_FUNCTIONS.binary_search(&g.name.as_str()).is_ok() => {
+                Err(invalid(format!("{opcode} class argument isn't a type object: builtins.{} is a function", g.name)))
+            }
             Some(Object::Global(_)) | Some(Object::Record(_)) | Some(Object::PersistentId(_)) => Ok(()),
             _ => Err(invalid(format!("{opcode} class argument isn't a type object"))),
         }
@@ -938,6 +953,16 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
         Ok(true)
     }
 }
+
+/// The callables of `builtins` that are not classes (Python 3.11), sorted:
+/// NEWOBJ of one of them is refused, as CPython refuses it.
+const BUILTIN_FUNCTIONS: &[&str] = &[
+    "__build_class__", "__import__", "abs", "aiter", "all", "anext", "any", "ascii", "bin", "breakpoint",
+    "callable", "chr", "compile", "copyright", "credits", "delattr", "dir", "divmod", "eval", "exec", "exit",
+    "format", "getattr", "globals", "hasattr", "hash", "help", "hex", "id", "input", "isinstance",
+    "issubclass", "iter", "len", "license", "locals", "max", "min", "next", "oct", "open", "ord", "pow",
+    "print", "quit", "repr", "round", "setattr", "sorted", "sum", "vars",
+];
 
 fn scalar_type(v: Value) -> &'static str {
     match v {

@@ -33,7 +33,12 @@ struct Parts {
 /// reference prints, so it is what we print.
 fn parts(graph: &Graph, r: &Record) -> Parts {
     let args: Vec<Node> = graph.as_tuple(r.args).unwrap_or(&[]).iter().map(|&v| Node::V(v)).collect();
-    let state = r.state.filter(|s| *s != Value::None);
+    // Re-reduced by `object.__reduce_ex__`, an instance with an empty
+    // `__dict__` has no state: canonical.py leaves out what BUILD set to `{}`.
+    let default_reduce = r.is_new()
+        || graph.as_global(r.callable).is_some_and(|g| g.is("copyreg", "_reconstructor"));
+    let empty_dict = |s: &Value| matches!(graph.object(*s), Some(Object::Dict(d)) if d.is_empty());
+    let state = r.state.filter(|s| *s != Value::None && !(default_reduce && empty_dict(s)));
     let (head_key, head, args, kwargs) = match r.kind {
         RecordKind::Reduce => ("reduce", Node::V(r.callable), args, None),
         RecordKind::NewObj => ("new", Node::V(r.callable), args, None),
@@ -190,6 +195,7 @@ impl Renderer<'_, '_, '_> {
     }
 
     fn global(&mut self, module: &str, name: &str) {
+        let (module, name) = canonical_name(module, name);
         self.out.push_str("{\"global\": [");
         write_str(self.out, module.as_bytes());
         self.out.push_str(", ");
@@ -341,6 +347,16 @@ impl Renderer<'_, '_, '_> {
     fn hex(&mut self, key: &str, b: &[u8]) {
         self.hex_open(key, b);
         self.out.push('}');
+    }
+}
+
+/// Globals that CPython knows under another name: the document names the
+/// object as `pickle.whichmodule` and `__qualname__` do.
+fn canonical_name<'s>(module: &'s str, name: &'s str) -> (&'s str, &'s str) {
+    match (module, name) {
+        ("builtins", "IOError" | "EnvironmentError") => ("builtins", "OSError"),
+        ("functools", "reduce") => ("_functools", "reduce"),
+        _ => (module, name),
     }
 }
 

@@ -1,0 +1,36 @@
+//! Decodes arbitrary bytes from a buffered reader (tiny buffer, so every
+//! read straddles), pickle after pickle, and checks the slice decoder agrees.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use std::io::BufReader;
+
+fuzz_target!(|data: &[u8]| {
+    let mut opts = pyckle::DecodeOptions::default();
+    opts.limits.max_alloc = 64 << 20;
+    opts.limits.max_depth = 100_000;
+    let mut u = pyckle::Unpickler::new(opts.clone());
+    let mut reader = BufReader::with_capacity(3, data);
+    let mut rest = data;
+    loop {
+        let from_reader = u.load(&mut reader);
+        let from_slice = pyckle::Unpickler::new(opts.clone()).loads_prefix(rest);
+        match (from_reader, from_slice) {
+            (Ok(a), Ok((b, tail))) => {
+                let (mut x, mut y) = (String::new(), String::new());
+                let ra = pyckle::json::canonical(&a, &mut x);
+                let rb = pyckle::json::canonical(&b, &mut y);
+                assert_eq!(ra.is_ok(), rb.is_ok());
+                assert_eq!(x, y, "reader and slice decoders disagree");
+                rest = tail;
+            }
+            // A FRAME longer than the input is refused by the slice decoder
+            // up front; the reader only sees the end when it gets there.
+            (a, _) => {
+                if let Err(e) = a {
+                    let _ = e.to_string();
+                }
+                break;
+            }
+        }
+    }
+});
