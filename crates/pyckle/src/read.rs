@@ -155,7 +155,15 @@ impl<'r, R: BufRead> IoRead<'r, R> {
 impl<'a, R: BufRead> Read<'a> for IoRead<'_, R> {
     const BORROWS: bool = false;
 
+    #[inline]
     fn next_byte(&mut self) -> Result<Option<u8>> {
+        // Fast path: the byte is buffered already (one `fill_buf`, which
+        // only returns the buffered bytes, instead of `fill`'s two).
+        if let Ok(&[b, ..]) = self.reader.fill_buf() {
+            self.reader.consume(1);
+            self.pos += 1;
+            return Ok(Some(b));
+        }
         let b = self.fill()?.first().copied();
         if b.is_some() {
             self.reader.consume(1);
@@ -164,7 +172,17 @@ impl<'a, R: BufRead> Read<'a> for IoRead<'_, R> {
         Ok(b)
     }
 
+    #[inline]
     fn read_bytes(&mut self, n: u64) -> Result<Cow<'a, [u8]>> {
+        // Fast path: the whole payload is buffered already.
+        if let Ok(buf) = self.reader.fill_buf() {
+            if let Some(s) = usize::try_from(n).ok().and_then(|n| buf.get(..n)) {
+                let out = s.to_vec();
+                self.reader.consume(out.len());
+                self.pos += n;
+                return Ok(Cow::Owned(out));
+            }
+        }
         // Reserve no more than a chunk up front: a length in a hostile
         // stream is not a promise that the bytes exist.
         let mut out = Vec::with_capacity(n.min(1 << 16) as usize);
@@ -172,7 +190,17 @@ impl<'a, R: BufRead> Read<'a> for IoRead<'_, R> {
         Ok(Cow::Owned(out))
     }
 
+    #[inline]
     fn read_array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        // Fast path: the N bytes are buffered already.
+        if let Ok(buf) = self.reader.fill_buf() {
+            if let Some(s) = buf.get(..N) {
+                let a: [u8; N] = s.try_into().expect("N bytes");
+                self.reader.consume(N);
+                self.pos += N as u64;
+                return Ok(a);
+            }
+        }
         let mut a = [0u8; N];
         let mut got = 0;
         while got < N {

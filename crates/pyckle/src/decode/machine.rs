@@ -3,7 +3,7 @@
 //! (`Modules/_pickle.c`), including its "fence": an opcode cannot pop below
 //! the last MARK.
 
-use super::{compat, EncodingErrors, StringEncoding, Unpickler};
+use super::{compat, EncodingErrors, Limits, StringEncoding, Unpickler};
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{Buffer, Dict, Global, Graph, Object, PyStr, Record, RecordKind, Set, Value};
 use crate::literal::{self, IntLit};
@@ -34,6 +34,7 @@ struct Memo {
 }
 
 impl Memo {
+    #[inline]
     fn get(&self, key: u64) -> Option<Value> {
         match self.dense.get(key as usize) {
             Some(v) => *v,
@@ -41,8 +42,13 @@ impl Memo {
         }
     }
     /// Stores `value` under `key`; returns true when the key is new.
+    #[inline]
     fn put(&mut self, key: u64, value: Value) -> bool {
-        let new = if (key as usize) < self.dense.len() {
+        let new = if key == self.dense.len() as u64 {
+            // The common case: MEMOIZE, or PUTs numbered in order.
+            self.dense.push(Some(value));
+            true
+        } else if (key as usize) < self.dense.len() {
             self.dense[key as usize].replace(value).is_none()
         } else if key <= self.dense.len() as u64 + 1024 {
             self.dense.resize(key as usize + 1, None);
@@ -67,11 +73,15 @@ pub(super) struct Machine<'u, 'h, 'r, 'a, R: Read<'a>> {
     memo: Memo,
     proto: u8,
     alloc: u64,
+    /// A copy of `u.options.limits`: read on every push and allocation,
+    /// so kept one pointer closer.
+    limits: Limits,
 }
 
 impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
     pub(super) fn new(u: &'u mut Unpickler<'h>, input: &'r mut R) -> Self {
         Machine {
+            limits: u.options.limits,
             u,
             input,
             graph: Graph::new(),
@@ -115,28 +125,30 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
 
     // --- the stacks ------------------------------------------------------
 
-    #[inline]
+    #[inline(always)]
     fn fence(&self) -> usize {
         self.marks.last().copied().unwrap_or(0)
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, v: Value) -> Result<()> {
-        if self.stack.len() + self.marks.len() >= self.u.options.limits.max_depth {
+        if self.stack.len() + self.marks.len() >= self.limits.max_depth {
             return Err(self.depth_error());
         }
         self.stack.push(v);
         Ok(())
     }
 
+    #[cold]
+    #[inline(never)]
     fn depth_error(&self) -> Error {
         Error::new(ErrorKind::LimitExceeded(format!(
             "nesting deeper than {} (stack plus marks)",
-            self.u.options.limits.max_depth
+            self.limits.max_depth
         )))
     }
 
-    #[inline]
+    #[inline(always)]
     fn pop(&mut self) -> Result<Value> {
         if self.stack.len() <= self.fence() {
             return Err(Error::new(ErrorKind::StackUnderflow));
@@ -144,7 +156,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
         Ok(self.stack.pop().expect("stack is above the fence"))
     }
 
-    #[inline]
+    #[inline(always)]
     fn top(&self) -> Result<Value> {
         if self.stack.len() <= self.fence() {
             return Err(Error::new(ErrorKind::StackUnderflow));
@@ -165,19 +177,22 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
 
     // --- allocation ------------------------------------------------------
 
-    #[inline]
+    #[inline(always)]
     fn charge(&mut self, bytes: u64) -> Result<()> {
         self.alloc = self.alloc.saturating_add(bytes);
-        if self.alloc > self.u.options.limits.max_alloc {
-            return Err(Error::new(ErrorKind::LimitExceeded(format!(
-                "more than {} bytes allocated",
-                self.u.options.limits.max_alloc
-            ))));
+        if self.alloc > self.limits.max_alloc {
+            return Err(self.alloc_error());
         }
         Ok(())
     }
 
-    #[inline]
+    #[cold]
+    #[inline(never)]
+    fn alloc_error(&self) -> Error {
+        Error::new(ErrorKind::LimitExceeded(format!("more than {} bytes allocated", self.limits.max_alloc)))
+    }
+
+    #[inline(always)]
     fn add(&mut self, obj: Object<'a>) -> Result<Value> {
         self.charge(OBJECT_COST)?;
         if self.graph.objects.len() >= u32::MAX as usize {
@@ -201,7 +216,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
     }
 
     fn line(&mut self) -> Result<Cow<'a, [u8]>> {
-        let max = self.u.options.limits.max_line;
+        let max = self.limits.max_line;
         let line = self.input.read_line(max)?;
         if !R::BORROWS {
             self.charge(line.len() as u64)?;
@@ -222,8 +237,13 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
         }
     }
 
+    #[inline]
     fn str_utf8(&mut self, bytes: Cow<'a, [u8]>) -> Result<Value> {
-        let utf8 = literal::check_utf8_surrogatepass(&bytes).map_err(|m| Error::new(ErrorKind::BadText(m)))?;
+        // Most strs are short and ASCII: `is_ascii` checks a word at a time
+        // and is much cheaper than a UTF-8 validation call; ASCII is valid
+        // UTF-8, so the answer is the same.
+        let utf8 = bytes.is_ascii()
+            || literal::check_utf8_surrogatepass(&bytes).map_err(|m| Error::new(ErrorKind::BadText(m)))?;
         self.add(Object::Str(PyStr::from_checked(bytes, utf8)))
     }
 
@@ -282,16 +302,18 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
         }
     }
 
+    #[inline(always)]
     fn memo_get(&self, key: u64) -> Result<Value> {
         self.memo.get(key).ok_or_else(|| Error::new(ErrorKind::MemoMissing(key)))
     }
 
+    #[inline]
     fn memo_put(&mut self, key: u64) -> Result<()> {
         let v = self.top()?;
-        if self.memo.len >= self.u.options.limits.max_memo && self.memo.get(key).is_none() {
+        if self.memo.len >= self.limits.max_memo && self.memo.get(key).is_none() {
             return Err(Error::new(ErrorKind::LimitExceeded(format!(
                 "more than {} memo entries",
-                self.u.options.limits.max_memo
+                self.limits.max_memo
             ))));
         }
         if self.memo.put(key, v) {
@@ -452,7 +474,10 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
         match id.map(|id| self.graph.get(id)) {
             Some(Object::List(_)) if !add => {
                 let Some(Object::List(list)) = id.map(|id| self.graph.get_mut(id)) else { unreachable!() };
-                list.extend(self.stack.drain(x..));
+                // `Value` is `Copy`: a memcpy and a truncate, rather than
+                // `extend(drain(..))`, which moves the items one by one.
+                list.extend_from_slice(&self.stack[x..]);
+                self.stack.truncate(x);
             }
             Some(Object::Set(_)) if add => {
                 let id = id.expect("a set is an object");
@@ -472,7 +497,8 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
             }
             Some(Object::Record(_)) => {
                 let Some(Object::Record(r)) = id.map(|id| self.graph.get_mut(id)) else { unreachable!() };
-                r.items.extend(self.stack.drain(x..));
+                r.items.extend_from_slice(&self.stack[x..]);
+                self.stack.truncate(x);
             }
             other => {
                 let t = other.map(|o| o.type_name()).unwrap_or_else(|| scalar_type(target));
@@ -543,19 +569,19 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
 
     // --- the opcodes -----------------------------------------------------
 
-    /// Runs one opcode; `Ok(false)` after STOP.
+    /// Runs one opcode; `Ok(false)` after STOP. The opcodes that fill
+    /// large pickles (scalars, short strings, containers, the memo) are
+    /// handled here, inlined into the loop of [`Machine::run`]; the rest
+    /// are in [`Machine::step_cold`], out of line, so the hot path keeps a
+    /// small stack frame and few spills.
+    #[inline(always)]
     fn step(&mut self, code: u8) -> Result<bool> {
         match code {
             op::MARK => {
-                if self.stack.len() + self.marks.len() >= self.u.options.limits.max_depth {
+                if self.stack.len() + self.marks.len() >= self.limits.max_depth {
                     return Err(self.depth_error());
                 }
                 self.marks.push(self.stack.len());
-            }
-            op::STOP => {
-                let root = self.pop()?;
-                self.graph.root = root;
-                return Ok(false);
             }
             op::POP => {
                 if self.marks.last() == Some(&self.stack.len()) {
@@ -564,16 +590,6 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                     self.pop()?;
                 }
             }
-            op::POP_MARK => {
-                let k = self.pop_mark()?;
-                self.stack.truncate(k);
-            }
-            op::DUP => {
-                let v = self.top()?;
-                self.push(v)?;
-            }
-
-            // numbers
             op::NONE => self.push(Value::None)?,
             op::NEWTRUE => self.push(Value::Bool(true))?,
             op::NEWFALSE => self.push(Value::Bool(false))?,
@@ -589,6 +605,135 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 let v = u16::from_le_bytes(self.input.read_array()?);
                 self.push(Value::Int(v as i64))?;
             }
+            op::BINFLOAT => {
+                let f = f64::from_be_bytes(self.input.read_array()?);
+                self.push(Value::Float(f))?;
+            }
+            op::SHORT_BINUNICODE => {
+                let [n] = self.input.read_array()?;
+                let bytes = self.payload(n as u64)?;
+                let v = self.str_utf8(bytes)?;
+                self.push(v)?;
+            }
+            op::BINUNICODE => {
+                let n = u32::from_le_bytes(self.input.read_array()?);
+                let bytes = self.payload(n as u64)?;
+                let v = self.str_utf8(bytes)?;
+                self.push(v)?;
+            }
+            op::SHORT_BINBYTES => {
+                let [n] = self.input.read_array()?;
+                let bytes = self.payload(n as u64)?;
+                let v = self.add(Object::Bytes(bytes))?;
+                self.push(v)?;
+            }
+            op::BINBYTES => {
+                let n = u32::from_le_bytes(self.input.read_array()?);
+                let bytes = self.payload(n as u64)?;
+                let v = self.add(Object::Bytes(bytes))?;
+                self.push(v)?;
+            }
+            op::EMPTY_LIST => {
+                let v = self.add(Object::List(Vec::new()))?;
+                self.push(v)?;
+            }
+            op::EMPTY_TUPLE => {
+                let v = self.add(Object::Tuple(Vec::new()))?;
+                self.push(v)?;
+            }
+            op::EMPTY_DICT => {
+                let v = self.add(Object::Dict(Dict::new()))?;
+                self.push(v)?;
+            }
+            op::LIST => {
+                let items = self.pop_marked()?;
+                let v = self.add_items(items, Object::List)?;
+                self.push(v)?;
+            }
+            op::TUPLE => {
+                let items = self.pop_marked()?;
+                let v = self.tuple(items)?;
+                self.push(v)?;
+            }
+            op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
+                let n = (code - op::TUPLE1 + 1) as usize;
+                if self.stack.len() < self.fence() + n {
+                    return Err(Error::new(ErrorKind::StackUnderflow));
+                }
+                let items = self.stack.split_off(self.stack.len() - n);
+                let v = self.tuple(items)?;
+                self.push(v)?;
+            }
+            op::APPEND => {
+                if self.stack.len() <= self.fence() + 1 {
+                    return Err(Error::new(ErrorKind::StackUnderflow));
+                }
+                self.extend(self.stack.len() - 1, false)?;
+            }
+            op::APPENDS => {
+                let x = self.pop_mark()?;
+                self.extend(x, false)?;
+            }
+            op::SETITEM => {
+                if self.stack.len() < 2 {
+                    return Err(Error::new(ErrorKind::StackUnderflow));
+                }
+                self.set_items(self.stack.len() - 2)?;
+            }
+            op::SETITEMS => {
+                let x = self.pop_mark()?;
+                self.set_items(x)?;
+            }
+            op::BINGET => {
+                let [k] = self.input.read_array()?;
+                let v = self.memo_get(k as u64)?;
+                self.push(v)?;
+            }
+            op::LONG_BINGET => {
+                let k = u32::from_le_bytes(self.input.read_array()?);
+                let v = self.memo_get(k as u64)?;
+                self.push(v)?;
+            }
+            op::BINPUT => {
+                let [k] = self.input.read_array()?;
+                self.memo_put(k as u64)?;
+            }
+            op::LONG_BINPUT => {
+                let k = u32::from_le_bytes(self.input.read_array()?);
+                self.memo_put(k as u64)?;
+            }
+            op::MEMOIZE => {
+                let k = self.memo.len as u64;
+                self.memo_put(k)?;
+            }
+            op::FRAME => {
+                let n = u64::from_le_bytes(self.input.read_array()?);
+                self.input.frame(n)?;
+            }
+            _ => return self.step_cold(code),
+        }
+        Ok(true)
+    }
+
+    /// The opcodes [`Machine::step`] does not handle inline.
+    #[inline(never)]
+    fn step_cold(&mut self, code: u8) -> Result<bool> {
+        match code {
+            op::STOP => {
+                let root = self.pop()?;
+                self.graph.root = root;
+                return Ok(false);
+            }
+            op::POP_MARK => {
+                let k = self.pop_mark()?;
+                self.stack.truncate(k);
+            }
+            op::DUP => {
+                let v = self.top()?;
+                self.push(v)?;
+            }
+
+            // numbers
             op::INT => {
                 let line = self.line()?;
                 let lit = literal::parse_int_line(&line).map_err(malformed)?;
@@ -622,10 +767,6 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 let f = literal::parse_float_line(&line).map_err(malformed)?;
                 self.push(Value::Float(f))?;
             }
-            op::BINFLOAT => {
-                let f = f64::from_be_bytes(self.input.read_array()?);
-                self.push(Value::Float(f))?;
-            }
 
             // strings and bytes
             op::STRING => {
@@ -655,34 +796,10 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 let v = self.str_utf8(Cow::Owned(text))?;
                 self.push(v)?;
             }
-            op::SHORT_BINUNICODE => {
-                let [n] = self.input.read_array()?;
-                let bytes = self.payload(n as u64)?;
-                let v = self.str_utf8(bytes)?;
-                self.push(v)?;
-            }
-            op::BINUNICODE => {
-                let n = u32::from_le_bytes(self.input.read_array()?);
-                let bytes = self.payload(n as u64)?;
-                let v = self.str_utf8(bytes)?;
-                self.push(v)?;
-            }
             op::BINUNICODE8 => {
                 let n = u64::from_le_bytes(self.input.read_array()?);
                 let bytes = self.payload(n)?;
                 let v = self.str_utf8(bytes)?;
-                self.push(v)?;
-            }
-            op::SHORT_BINBYTES => {
-                let [n] = self.input.read_array()?;
-                let bytes = self.payload(n as u64)?;
-                let v = self.add(Object::Bytes(bytes))?;
-                self.push(v)?;
-            }
-            op::BINBYTES => {
-                let n = u32::from_le_bytes(self.input.read_array()?);
-                let bytes = self.payload(n as u64)?;
-                let v = self.add(Object::Bytes(bytes))?;
                 self.push(v)?;
             }
             op::BINBYTES8 => {
@@ -699,39 +816,8 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
             }
 
             // containers
-            op::EMPTY_LIST => {
-                let v = self.add(Object::List(Vec::new()))?;
-                self.push(v)?;
-            }
-            op::EMPTY_TUPLE => {
-                let v = self.add(Object::Tuple(Vec::new()))?;
-                self.push(v)?;
-            }
-            op::EMPTY_DICT => {
-                let v = self.add(Object::Dict(Dict::new()))?;
-                self.push(v)?;
-            }
             op::EMPTY_SET => {
                 let v = self.add(Object::Set(Set::new()))?;
-                self.push(v)?;
-            }
-            op::LIST => {
-                let items = self.pop_marked()?;
-                let v = self.add_items(items, Object::List)?;
-                self.push(v)?;
-            }
-            op::TUPLE => {
-                let items = self.pop_marked()?;
-                let v = self.tuple(items)?;
-                self.push(v)?;
-            }
-            op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
-                let n = (code - op::TUPLE1 + 1) as usize;
-                if self.stack.len() < self.fence() + n {
-                    return Err(Error::new(ErrorKind::StackUnderflow));
-                }
-                let items = self.stack.split_off(self.stack.len() - n);
-                let v = self.tuple(items)?;
                 self.push(v)?;
             }
             op::DICT => {
@@ -744,29 +830,9 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 let v = self.set_from(&items, true)?;
                 self.push(v)?;
             }
-            op::APPEND => {
-                if self.stack.len() <= self.fence() + 1 {
-                    return Err(Error::new(ErrorKind::StackUnderflow));
-                }
-                self.extend(self.stack.len() - 1, false)?;
-            }
-            op::APPENDS => {
-                let x = self.pop_mark()?;
-                self.extend(x, false)?;
-            }
             op::ADDITEMS => {
                 let x = self.pop_mark()?;
                 self.extend(x, true)?;
-            }
-            op::SETITEM => {
-                if self.stack.len() < 2 {
-                    return Err(Error::new(ErrorKind::StackUnderflow));
-                }
-                self.set_items(self.stack.len() - 2)?;
-            }
-            op::SETITEMS => {
-                let x = self.pop_mark()?;
-                self.set_items(x)?;
             }
 
             // the memo
@@ -778,31 +844,9 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 };
                 self.push(v)?;
             }
-            op::BINGET => {
-                let [k] = self.input.read_array()?;
-                let v = self.memo_get(k as u64)?;
-                self.push(v)?;
-            }
-            op::LONG_BINGET => {
-                let k = u32::from_le_bytes(self.input.read_array()?);
-                let v = self.memo_get(k as u64)?;
-                self.push(v)?;
-            }
             op::PUT => {
                 let key = self.text_memo_key("PUT")?.expect("negative keys are refused");
                 self.memo_put(key)?;
-            }
-            op::BINPUT => {
-                let [k] = self.input.read_array()?;
-                self.memo_put(k as u64)?;
-            }
-            op::LONG_BINPUT => {
-                let k = u32::from_le_bytes(self.input.read_array()?);
-                self.memo_put(k as u64)?;
-            }
-            op::MEMOIZE => {
-                let k = self.memo.len as u64;
-                self.memo_put(k)?;
             }
 
             // classes, calls and objects
@@ -930,10 +974,6 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 }
                 self.proto = p;
                 self.graph.protocol = p;
-            }
-            op::FRAME => {
-                let n = u64::from_le_bytes(self.input.read_array()?);
-                self.input.frame(n)?;
             }
             op::NEXT_BUFFER => {
                 let data = self.u.buffers.pop_front().ok_or_else(|| Error::new(ErrorKind::NoBuffer))?;

@@ -52,15 +52,7 @@ const NONE: u32 = u32::MAX;
 /// Renders `graph` as friendly JSON (no trailing newline); `pretty`
 /// indents nested values by 2 spaces, as `json.dumps(indent=2)` does.
 pub fn friendly(graph: &Graph, out: &mut String, pretty: bool) {
-    Writer {
-        graph,
-        out,
-        pretty,
-        depth: 0,
-        seen: vec![NONE; graph.len()],
-        nodes: Vec::new(),
-    }
-    .run();
+    Writer { graph, out, pretty, depth: 0, seen: vec![NONE; graph.len()], nodes: Vec::new() }.run();
 }
 
 /// One step of a path: how a value is reached from its container.
@@ -213,8 +205,8 @@ impl<'g, 'a> Writer<'g, 'a, '_> {
             *slot = node;
         }
         match obj {
-            Object::List(items) | Object::Tuple(items) => self.array(Src::Values(id), items.len(), node, stack),
-            Object::Set(s) | Object::FrozenSet(s) => self.array(Src::Values(id), s.len(), node, stack),
+            Object::List(items) | Object::Tuple(items) => self.container(Src::Values(id), items.len(), node, stack),
+            Object::Set(s) | Object::FrozenSet(s) => self.container(Src::Values(id), s.len(), node, stack),
             Object::Dict(d) => {
                 let as_object = self.all_str_keys(d.entries());
                 self.container(Src::Pairs { id, as_object }, d.len(), node, stack);
@@ -321,11 +313,6 @@ impl<'g, 'a> Writer<'g, 'a, '_> {
         entries.iter().all(|(k, _)| matches!(self.graph.object(*k), Some(Object::Str(_))))
     }
 
-    /// A JSON array of the elements of `src`.
-    fn array(&mut self, src: Src, len: usize, node: u32, stack: &mut Vec<Task>) {
-        self.container(src, len, node, stack)
-    }
-
     /// A JSON array or object of the `len` elements of `src`: `[]`/`{}`
     /// at once when empty, else the opening bracket now and the elements
     /// as a lazy task, so a huge container costs no more stack than a small one.
@@ -426,8 +413,9 @@ impl<'g, 'a> Writer<'g, 'a, '_> {
             Some((cls, base, state)) => {
                 member(&mut tasks, &mut first, "__class__");
                 tasks.push(Task::Value { v: cls, parent: node, seg: Seg::Name("__class__") });
-                let plain = graph.as_global(base).is_some_and(|b| b.is("builtins", "object") || b.is("__builtin__", "object"))
-                    && state == Value::None;
+                let plain =
+                    graph.as_global(base).is_some_and(|b| b.is("builtins", "object") || b.is("__builtin__", "object"))
+                        && state == Value::None;
                 if !plain {
                     // `[base, state]`, a synthetic array.
                     member(&mut tasks, &mut first, "__args__");
@@ -631,7 +619,8 @@ mod tests {
         let data = b"\x80\x05\x95*\x00\x00\x00\x00\x00\x00\x00]\x94(\x8c\x04a\"b\n\x94\x8c\x04\xed\xb2\x80x\x94C\x03\x00ab\x94\x96\x02\x00\x00\x00\x00\x00\x00\x00hi\x94\x8c\x02\xc3\xa9\x94e.";
         let s = render(data);
         assert_eq!(s, r#"["a\"b\n","\udc80x","b'\\x00ab'","bytearray(b'hi')","é"]"#);
-        check_json(&s);
+        // (serde_json refuses lone surrogates, which Python's json accepts.)
+        check_json(&s.replace("\\udc80", "\\u00e0"));
     }
 
     #[test]
@@ -648,10 +637,7 @@ mod tests {
         // a = []; a.append(a); d = {'k': a, 'weird key': [a]}; pickle.dumps([d, d], 2)
         let data = b"\x80\x02]q\x00(}q\x01(X\x01\x00\x00\x00kq\x02]q\x03h\x03aX\t\x00\x00\x00weird keyq\x04]q\x05h\x03auh\x01e.";
         let s = render(data);
-        assert_eq!(
-            s,
-            r#"[{"k":[{"$ref":"$[0].k"}],"weird key":[{"$ref":"$[0].k"}]},{"$ref":"$[0]"}]"#
-        );
+        assert_eq!(s, r#"[{"k":[{"$ref":"$[0].k"}],"weird key":[{"$ref":"$[0].k"}]},{"$ref":"$[0]"}]"#);
         check_json(&s);
         // The path of a non-identifier key.
         // x = [1]; pickle.dumps({'weird key': x, 'y': x}, 2)
@@ -676,7 +662,8 @@ mod tests {
         );
         check_json(&s);
         // copyreg._reconstructor(cls, object, None) with a (None, slots) state.
-        let data = b"\x80\x02ccopyreg\n_reconstructor\ncm\nC\nc__builtin__\nobject\nN\x87RN}X\x01\x00\x00\x00aK\x01s\x86b.";
+        let data =
+            b"\x80\x02ccopyreg\n_reconstructor\ncm\nC\nc__builtin__\nobject\nN\x87RN}X\x01\x00\x00\x00aK\x01s\x86b.";
         let s = render(data);
         assert_eq!(s, r#"{"__class__":"m.C","a":1}"#);
         // A state key the record uses itself goes under __state__.

@@ -1,0 +1,52 @@
+//! `pyckle info`: a summary of every pickle in FILE.
+
+use crate::{display_name, read_input, DecodeArgs, Failure};
+use clap::Args;
+use std::io::{self, Write};
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    decode: DecodeArgs,
+    /// The pickle file (`-` for standard input).
+    file: String,
+}
+
+pub fn run(args: &InfoArgs) -> Result<(), Failure> {
+    let data = read_input(&args.file)?;
+    let name = display_name(&args.file);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let result = write_all(args, name, &data, &mut out);
+    let flushed = out.flush().map_err(Failure::output);
+    result.and(flushed)
+}
+
+/// One summary per pickle; when the file holds several, each gets a
+/// header with its number and offset, and a blank line separates them.
+fn write_all(args: &InfoArgs, name: &str, data: &[u8], out: &mut impl Write) -> Result<(), Failure> {
+    let mut unpickler = pyckle::Unpickler::new(args.decode.options());
+    let mut rest = data;
+    let mut base = 0u64;
+    let mut index = 0usize;
+    loop {
+        let (info, used) =
+            pyckle::info::info_with(&mut unpickler, rest).map_err(|e| Failure::decode(name, &e, base))?;
+        let after = rest.get(used..).unwrap_or(&[]);
+        let several = index > 0 || !after.is_empty();
+        let mut text = String::new();
+        if index > 0 {
+            text.push('\n');
+        }
+        if several {
+            text.push_str(&format!("pickle {} at byte {}:\n", index + 1, base));
+        }
+        text.push_str(&info.to_string());
+        out.write_all(text.as_bytes()).map_err(Failure::output)?;
+        base += used as u64;
+        index += 1;
+        rest = after;
+        if rest.is_empty() || used == 0 {
+            return Ok(());
+        }
+    }
+}

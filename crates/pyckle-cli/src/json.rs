@@ -1,0 +1,57 @@
+//! `pyckle json`: every pickle of FILE as JSON, one document per line.
+
+use crate::{display_name, read_input, DecodeArgs, Failure};
+use clap::Args;
+use std::io::{self, Write};
+
+#[derive(Args, Debug)]
+pub struct JsonArgs {
+    /// The canonical JSON form (stable, lossless, for machines) instead of the friendly one.
+    #[arg(long, conflicts_with = "pretty")]
+    canonical: bool,
+    /// Indent the friendly JSON by 2 spaces.
+    #[arg(long)]
+    pretty: bool,
+    #[command(flatten)]
+    decode: DecodeArgs,
+    /// The pickle file (`-` for standard input).
+    file: String,
+}
+
+pub fn run(args: &JsonArgs) -> Result<(), Failure> {
+    let data = read_input(&args.file)?;
+    let name = display_name(&args.file);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let result = write_all(args, name, &data, &mut out);
+    // What was written before a failure must come out before its message.
+    let flushed = out.flush().map_err(Failure::output);
+    result.and(flushed)
+}
+
+/// Decodes the pickles of `data` back to back, writing each as it is decoded.
+fn write_all(args: &JsonArgs, name: &str, data: &[u8], out: &mut impl Write) -> Result<(), Failure> {
+    let mut unpickler = pyckle::Unpickler::new(args.decode.options());
+    let mut rest = data;
+    // Where the current pickle starts in the file, for error offsets.
+    let mut base = 0u64;
+    let mut doc = String::new();
+    loop {
+        let (graph, after) = unpickler.loads_prefix(rest).map_err(|e| Failure::decode(name, &e, base))?;
+        doc.clear();
+        if args.canonical {
+            // Graphs with no canonical form (a cycle through a set, too
+            // large) are reported at the start of their pickle.
+            pyckle::json::canonical(&graph, &mut doc)
+                .map_err(|e| Failure::file(name, format!("pickle at byte {base}: no canonical JSON: {e}")))?;
+        } else {
+            pyckle::json::friendly::friendly(&graph, &mut doc, args.pretty);
+        }
+        doc.push('\n');
+        out.write_all(doc.as_bytes()).map_err(Failure::output)?;
+        base += (rest.len() - after.len()) as u64;
+        rest = after;
+        if rest.is_empty() {
+            return Ok(());
+        }
+    }
+}
