@@ -338,26 +338,6 @@ pub fn escape_decode(s: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Appends the UTF-8 form of a code point, surrogates included (the
-/// "generalized UTF-8" that `PyStr` holds).
-pub fn push_code_point(out: &mut Vec<u8>, cp: u32) {
-    if cp < 0x80 {
-        out.push(cp as u8);
-    } else if cp < 0x800 {
-        out.push(0xc0 | (cp >> 6) as u8);
-        out.push(0x80 | (cp & 0x3f) as u8);
-    } else if cp < 0x10000 {
-        out.push(0xe0 | (cp >> 12) as u8);
-        out.push(0x80 | ((cp >> 6) & 0x3f) as u8);
-        out.push(0x80 | (cp & 0x3f) as u8);
-    } else {
-        out.push(0xf0 | (cp >> 18) as u8);
-        out.push(0x80 | ((cp >> 12) & 0x3f) as u8);
-        out.push(0x80 | ((cp >> 6) & 0x3f) as u8);
-        out.push(0x80 | (cp & 0x3f) as u8);
-    }
-}
-
 /// The UNICODE opcode: `raw-unicode-escape`. Bytes are Latin-1 code points,
 /// except `\uXXXX` and `\UXXXXXXXX` after an odd run of backslashes.
 /// Returns generalized UTF-8 (lone surrogates allowed).
@@ -367,7 +347,7 @@ pub fn raw_unicode_escape(s: &[u8]) -> Result<Vec<u8>, String> {
     while i < s.len() {
         let c = s[i];
         if c != b'\\' {
-            push_code_point(&mut out, c as u32);
+            crate::pyrepr::push_code_point(&mut out, c as u32);
             i += 1;
             continue;
         }
@@ -388,7 +368,7 @@ pub fn raw_unicode_escape(s: &[u8]) -> Result<Vec<u8>, String> {
             .filter(|d| d.iter().all(|b| b.is_ascii_hexdigit()))
             .and_then(|d| u32::from_str_radix(std::str::from_utf8(d).ok()?, 16).ok());
         match cp {
-            Some(cp) if cp <= 0x10ffff => push_code_point(&mut out, cp),
+            Some(cp) if cp <= 0x10ffff => crate::pyrepr::push_code_point(&mut out, cp),
             Some(_) => return Err("\\Uxxxxxxxx out of range".into()),
             None => {
                 return Err(format!(
@@ -409,29 +389,13 @@ pub fn check_utf8_surrogatepass(s: &[u8]) -> Result<bool, String> {
     if std::str::from_utf8(s).is_ok() {
         return Ok(true);
     }
-    let mut i = 0;
-    while i < s.len() {
-        match std::str::from_utf8(&s[i..]) {
-            Ok(_) => return Ok(false),
-            Err(e) => {
-                i += e.valid_up_to();
-                // A surrogate: ED A0..BF 80..BF.
-                if s.get(i) == Some(&0xed)
-                    && matches!(s.get(i + 1), Some(0xa0..=0xbf))
-                    && matches!(s.get(i + 2), Some(0x80..=0xbf))
-                {
-                    i += 3;
-                } else {
-                    return Err(format!(
-                        "'utf-8' codec can't decode byte 0x{:02x} in position {}",
-                        s.get(i).copied().unwrap_or(0),
-                        i
-                    ));
-                }
-            }
-        }
+    match crate::pyrepr::check_generalized_utf8(s) {
+        Ok(()) => Ok(false),
+        Err(i) => Err(format!(
+            "'utf-8' codec can't decode byte 0x{:02x} in position {i}",
+            s.get(i).copied().unwrap_or(0)
+        )),
     }
-    Ok(false)
 }
 
 #[cfg(test)]

@@ -258,7 +258,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
             StringEncoding::Latin1 => {
                 let mut out = Vec::with_capacity(bytes.len() * 2);
                 for &b in bytes.iter() {
-                    literal::push_code_point(&mut out, b as u32);
+                    crate::pyrepr::push_code_point(&mut out, b as u32);
                 }
                 Cow::Owned(out)
             }
@@ -1030,7 +1030,7 @@ fn decode_ascii(bytes: &[u8], errors: EncodingErrors) -> Result<Vec<u8>> {
             }
             EncodingErrors::Replace => out.extend_from_slice("\u{fffd}".as_bytes()),
             EncodingErrors::Ignore => {}
-            EncodingErrors::SurrogateEscape => literal::push_code_point(&mut out, 0xdc00 + b as u32),
+            EncodingErrors::SurrogateEscape => crate::pyrepr::push_code_point(&mut out, 0xdc00 + b as u32),
         }
     }
     Ok(out)
@@ -1062,7 +1062,7 @@ fn decode_utf8(bytes: &[u8], errors: EncodingErrors) -> Result<Vec<u8>> {
                     EncodingErrors::Ignore => {}
                     EncodingErrors::SurrogateEscape => {
                         for &b in &rest[good..good + bad] {
-                            literal::push_code_point(&mut out, 0xdc00 + b as u32);
+                            crate::pyrepr::push_code_point(&mut out, 0xdc00 + b as u32);
                         }
                     }
                 }

@@ -62,8 +62,8 @@ impl<'a> PyStr<'a> {
     }
 
     /// The code points, surrogates included.
-    pub fn code_points(&self) -> CodePoints<'_> {
-        CodePoints { bytes: &self.bytes, pos: 0 }
+    pub fn code_points(&self) -> impl Iterator<Item = u32> + '_ {
+        crate::pyrepr::code_points(&self.bytes)
     }
 
     /// The number of code points (Python's `len()`).
@@ -79,32 +79,5 @@ impl<'a> PyStr<'a> {
 impl std::fmt::Debug for PyStr<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}", self.to_string_lossy())
-    }
-}
-
-/// Iterator over the code points of generalized UTF-8.
-pub struct CodePoints<'s> {
-    bytes: &'s [u8],
-    pos: usize,
-}
-
-impl Iterator for CodePoints<'_> {
-    type Item = u32;
-    fn next(&mut self) -> Option<u32> {
-        let b = self.bytes;
-        let i = self.pos;
-        let c0 = *b.get(i)? as u32;
-        let cont = |k: usize| (b.get(i + k).copied().unwrap_or(0x80) & 0x3f) as u32;
-        let (cp, n) = if c0 < 0x80 {
-            (c0, 1)
-        } else if c0 < 0xe0 {
-            (((c0 & 0x1f) << 6) | cont(1), 2)
-        } else if c0 < 0xf0 {
-            (((c0 & 0x0f) << 12) | (cont(1) << 6) | cont(2), 3)
-        } else {
-            (((c0 & 0x07) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3), 4)
-        };
-        self.pos = (i + n).min(b.len());
-        Some(cp)
     }
 }
