@@ -34,34 +34,80 @@ impl std::fmt::Display for KeyError {
 }
 
 /// The positions of keys by their Python hash.
+///
+/// Up to [`SCAN_LIMIT`] keys there is no index at all (one pointer, no
+/// allocation): a lookup scans the keys and accepts one whose hash
+/// (recomputed) matches and that Python equality accepts, which finds
+/// exactly what a scan of stored hashes would. For a flat key (anything
+/// but a tuple or frozenset) equality is cheap and never recurses, so it
+/// is tested first and the hash only recomputed for an equal key; for a
+/// tuple or frozenset the hash is tested first, so a deep comparison only
+/// runs on a hash match, as with stored hashes. Most dicts and
+/// sets in pickles are small, so this saves an allocation per object and
+/// keeps [`Dict`] and [`Set`] (and so every [`Object`]) small. Past the
+/// limit the hashes are stored and a hash table maps them to positions.
 #[derive(Clone, Debug, Default)]
-struct Index {
+struct Index(Option<Box<Table>>);
+
+#[derive(Clone, Debug)]
+struct Table {
+    /// The hash of the key at each position.
     hashes: Vec<u64>,
-    table: Option<HashTable<usize>>,
+    table: HashTable<usize>,
 }
 
 impl Index {
-    fn find(&self, hash: u64, mut eq: impl FnMut(usize) -> bool) -> Option<usize> {
-        match &self.table {
-            Some(t) => t.find(hash, |&i| self.hashes[i] == hash && eq(i)).copied(),
-            None => (0..self.hashes.len()).find(|&i| self.hashes[i] == hash && eq(i)),
+    /// The position of the key with hash `hash` that `eq` accepts, among
+    /// `len` keys; `hash_of(i)` is the hash of the key at position `i`;
+    /// `flat` says that `eq` is cheap (see above).
+    #[inline]
+    fn find(
+        &self,
+        len: usize,
+        hash: u64,
+        flat: bool,
+        mut eq: impl FnMut(usize) -> bool,
+        hash_of: impl Fn(usize) -> u64,
+    ) -> Option<usize> {
+        match &self.0 {
+            Some(t) => t.table.find(hash, |&i| t.hashes[i] == hash && eq(i)).copied(),
+            None if flat => (0..len).find(|&i| eq(i) && hash_of(i) == hash),
+            None => (0..len).find(|&i| hash_of(i) == hash && eq(i)),
         }
     }
-    fn push(&mut self, hash: u64) {
-        let i = self.hashes.len();
-        self.hashes.push(hash);
-        if let Some(t) = &mut self.table {
-            let hashes = &self.hashes;
-            t.insert_unique(hash, i, |&j| hashes[j]);
-        } else if self.hashes.len() > SCAN_LIMIT {
-            let mut t = HashTable::with_capacity(self.hashes.len() * 2);
-            for (j, &h) in self.hashes.iter().enumerate() {
-                let hashes = &self.hashes;
-                t.insert_unique(h, j, |&k| hashes[k]);
+    /// Records that the key at position `len - 1`, of hash `hash`, was added.
+    #[inline]
+    fn push(&mut self, len: usize, hash: u64, hash_of: impl Fn(usize) -> u64) {
+        match &mut self.0 {
+            Some(t) => {
+                let i = t.hashes.len();
+                t.hashes.push(hash);
+                let hashes = &t.hashes;
+                t.table.insert_unique(hash, i, |&j| hashes[j]);
             }
-            self.table = Some(t);
+            None if len > SCAN_LIMIT => {
+                let hashes: Vec<u64> = (0..len - 1).map(hash_of).chain(std::iter::once(hash)).collect();
+                let mut table = HashTable::with_capacity(len * 2);
+                for (j, &h) in hashes.iter().enumerate() {
+                    table.insert_unique(h, j, |&k| hashes[k]);
+                }
+                self.0 = Some(Box::new(Table { hashes, table }));
+            }
+            None => {}
         }
     }
+}
+
+/// The hash of a key already stored: it hashed when it was added, and
+/// keys are immutable, so it hashes the same again.
+fn stored_hash(graph: &Graph, key: Value) -> u64 {
+    graph.hash_key(key).unwrap_or(0)
+}
+
+/// True unless `key` is a tuple or frozenset: comparing it never recurses.
+#[inline]
+fn is_flat(graph: &Graph, key: Value) -> bool {
+    !matches!(graph.object(key), Some(Object::Tuple(_)) | Some(Object::FrozenSet(_)))
 }
 
 /// A Python dict: entries in insertion order, keys unique by Python equality.
@@ -99,11 +145,19 @@ impl Dict {
     pub fn insert(&mut self, graph: &Graph, key: Value, value: Value) -> Result<(), String> {
         let hash = graph.hash_key(key).map_err(|e| e.to_string())?;
         let entries = &self.entries;
-        match self.index.find(hash, |i| graph.py_eq(entries[i].0, key)) {
+        let found = self.index.find(
+            entries.len(),
+            hash,
+            is_flat(graph, key),
+            |i| graph.py_eq(entries[i].0, key),
+            |i| stored_hash(graph, entries[i].0),
+        );
+        match found {
             Some(i) => self.entries[i].1 = value,
             None => {
                 self.entries.push((key, value));
-                self.index.push(hash);
+                let entries = &self.entries;
+                self.index.push(entries.len(), hash, |i| stored_hash(graph, entries[i].0));
             }
         }
         Ok(())
@@ -111,7 +165,16 @@ impl Dict {
     /// `d[key]`, with Python's key equality.
     pub fn get(&self, graph: &Graph, key: Value) -> Option<Value> {
         let hash = graph.hash_key(key).ok()?;
-        self.index.find(hash, |i| graph.py_eq(self.entries[i].0, key)).map(|i| self.entries[i].1)
+        let entries = &self.entries;
+        self.index
+            .find(
+                entries.len(),
+                hash,
+                is_flat(graph, key),
+                |i| graph.py_eq(entries[i].0, key),
+                |i| stored_hash(graph, entries[i].0),
+            )
+            .map(|i| entries[i].1)
     }
     /// The value of a `str` key.
     pub fn get_str(&self, graph: &Graph, key: &str) -> Option<Value> {
@@ -152,16 +215,26 @@ impl Set {
     pub fn insert(&mut self, graph: &Graph, item: Value) -> Result<(), String> {
         let hash = graph.hash_key(item).map_err(|e| e.to_string())?;
         let items = &self.items;
-        if self.index.find(hash, |i| graph.py_eq(items[i], item)).is_none() {
+        let flat = is_flat(graph, item);
+        let found =
+            self.index.find(items.len(), hash, flat, |i| graph.py_eq(items[i], item), |i| stored_hash(graph, items[i]));
+        if found.is_none() {
             self.items.push(item);
-            self.index.push(hash);
+            let items = &self.items;
+            self.index.push(items.len(), hash, |i| stored_hash(graph, items[i]));
         }
         Ok(())
     }
     /// `item in s`.
     pub fn contains(&self, graph: &Graph, item: Value) -> bool {
         match graph.hash_key(item) {
-            Ok(hash) => self.index.find(hash, |i| graph.py_eq(self.items[i], item)).is_some(),
+            Ok(hash) => {
+                let items = &self.items;
+                let flat = is_flat(graph, item);
+                self.index
+                    .find(items.len(), hash, flat, |i| graph.py_eq(items[i], item), |i| stored_hash(graph, items[i]))
+                    .is_some()
+            }
             Err(_) => false,
         }
     }
@@ -309,7 +382,16 @@ impl Graph<'_> {
             return false;
         }
         let hash = h.finish();
-        set.index.find(hash, |i| self.eq_depth(set.items[i], item, depth)).is_some()
+        let items = &set.items;
+        set.index
+            .find(
+                items.len(),
+                hash,
+                is_flat(self, item),
+                |i| self.eq_depth(items[i], item, depth),
+                |i| stored_hash(self, items[i]),
+            )
+            .is_some()
     }
 
     /// Takes a dict or set out of the arena so it can be changed while the

@@ -49,6 +49,9 @@ const RESERVED: [&str; 6] = ["__class__", "__args__", "__kwargs__", "__state__",
 /// "No path node": the parent of the root, and objects not written yet.
 const NONE: u32 = u32::MAX;
 
+/// The deepest level `pretty` output indents; deeper levels line up with it.
+pub const MAX_INDENT: usize = 64;
+
 /// Renders `graph` as friendly JSON (no trailing newline); `pretty`
 /// indents nested values by 2 spaces, as `json.dumps(indent=2)` does.
 pub fn friendly(graph: &Graph, out: &mut String, pretty: bool) {
@@ -157,11 +160,13 @@ impl<'g, 'a> Writer<'g, 'a, '_> {
         }
     }
 
-    /// A newline and the indentation, when pretty.
+    /// A newline and the indentation, when pretty. Indentation stops
+    /// growing at [`MAX_INDENT`] levels, so a deeply nested graph costs
+    /// output linear in its size, not quadratic.
     fn newline(&mut self) {
         if self.pretty {
             self.out.push('\n');
-            for _ in 0..self.depth {
+            for _ in 0..self.depth.min(MAX_INDENT) {
                 self.out.push_str("  ");
             }
         }
