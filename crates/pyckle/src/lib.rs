@@ -9,7 +9,7 @@
 //! use pyckle::{Object, Value};
 //!
 //! // pickle.dumps({"name": "Gopher", "ids": [1, 2]}, protocol=4)
-//! let data = b"\x80\x04\x95\x1c\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04name\x94\x8c\x06Gopher\x94\x8c\x03ids\x94]\x94(K\x01K\x02eu.";
+//! let data = b"\x80\x04\x95\x23\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04name\x94\x8c\x06Gopher\x94\x8c\x03ids\x94]\x94(K\x01K\x02eu.";
 //! let graph = pyckle::loads(data)?;
 //! let Some(Object::Dict(d)) = graph.object(graph.root()) else { panic!("a dict") };
 //! assert_eq!(graph.as_str(d.get_str(&graph, "name").unwrap()), Some("Gopher"));
