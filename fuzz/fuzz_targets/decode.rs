@@ -13,6 +13,9 @@ fuzz_target!(|data: &[u8]| {
         for g in &graphs {
             let mut s = String::new();
             let _ = pyckle::json::canonical(g, &mut s);
+            let mut f = String::new();
+            pyckle::json::friendly::friendly(g, &mut f, true);
         }
     }
+    let _ = pyckle::info::info(data);
 });
