@@ -1,5 +1,6 @@
 //! Decodes arbitrary bytes from a buffered reader (tiny buffer, so every
-//! read straddles), pickle after pickle, and checks the slice decoder agrees.
+//! read straddles) and from an unbuffered reader, pickle after pickle, and
+//! checks they agree with the slice decoder.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::io::BufReader;
@@ -10,9 +11,18 @@ fuzz_target!(|data: &[u8]| {
     opts.limits.max_depth = 100_000;
     let mut u = pyckle::Unpickler::new(opts.clone());
     let mut reader = BufReader::with_capacity(3, data);
+    let mut unbuffered = data;
     let mut rest = data;
     loop {
         let from_reader = u.load(&mut reader);
+        // The unbuffered, frame-reading path must agree with the buffered one.
+        let from_unbuffered = u.load_unbuffered(&mut unbuffered);
+        if let (Ok(a), Ok(b)) = (&from_reader, &from_unbuffered) {
+            let (mut x, mut y) = (String::new(), String::new());
+            let _ = pyckle::json::canonical(a, &mut x);
+            let _ = pyckle::json::canonical(b, &mut y);
+            assert_eq!(x, y, "buffered and unbuffered readers disagree");
+        }
         let from_slice = pyckle::Unpickler::new(opts.clone()).loads_prefix(rest);
         match (from_reader, from_slice) {
             (Ok(a), Ok((b, tail))) => {

@@ -251,3 +251,128 @@ impl<'a, R: BufRead> Read<'a> for IoRead<'_, R> {
         Ok(())
     }
 }
+
+/// Any `io::Read`, unbuffered: the decoder reads each FRAME whole, in one
+/// go (so protocol 4 and 5 pickles cost a few large reads), reads single
+/// opcodes outside frames, and never reads a byte past the STOP of the
+/// pickle. Use it for a socket or pipe that other code reads after the
+/// pickle; for files, [`IoRead`] over a `BufReader` is faster.
+pub struct FrameRead<'r, R: std::io::Read> {
+    reader: &'r mut R,
+    /// The unread rest of the current frame.
+    frame: Vec<u8>,
+    at: usize,
+    pos: u64,
+}
+
+impl<'r, R: std::io::Read> FrameRead<'r, R> {
+    pub fn new(reader: &'r mut R) -> Self {
+        FrameRead { reader, frame: Vec::new(), at: 0, pos: 0 }
+    }
+
+    /// Some bytes into `out` straight from the reader; 0 at its end.
+    fn read_some(&mut self, out: &mut [u8]) -> Result<usize> {
+        loop {
+            match self.reader.read(out) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Appends exactly `n` bytes to `out`: first from the frame, then from
+    /// the reader, growing `out` only as bytes arrive.
+    fn take_into(&mut self, out: &mut Vec<u8>, mut n: u64) -> Result<()> {
+        let from_frame = (self.frame.len() - self.at).min(usize::try_from(n).unwrap_or(usize::MAX));
+        out.extend_from_slice(&self.frame[self.at..self.at + from_frame]);
+        self.at += from_frame;
+        n -= from_frame as u64;
+        let mut chunk = [0u8; 8192];
+        while n > 0 {
+            let want = chunk.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+            let got = self.read_some(&mut chunk[..want])?;
+            if got == 0 {
+                return Err(truncated("the input ended inside an argument"));
+            }
+            out.extend_from_slice(&chunk[..got]);
+            n -= got as u64;
+        }
+        Ok(())
+    }
+}
+
+impl<'a, R: std::io::Read> Read<'a> for FrameRead<'_, R> {
+    const BORROWS: bool = false;
+
+    fn next_byte(&mut self) -> Result<Option<u8>> {
+        if let Some(&b) = self.frame.get(self.at) {
+            self.at += 1;
+            self.pos += 1;
+            return Ok(Some(b));
+        }
+        let mut b = [0u8; 1];
+        match self.read_some(&mut b)? {
+            0 => Ok(None),
+            _ => {
+                self.pos += 1;
+                Ok(Some(b[0]))
+            }
+        }
+    }
+
+    fn read_bytes(&mut self, n: u64) -> Result<Cow<'a, [u8]>> {
+        let mut out = Vec::with_capacity(n.min(1 << 16) as usize);
+        self.take_into(&mut out, n)?;
+        self.pos += n;
+        Ok(Cow::Owned(out))
+    }
+
+    fn read_array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut out = Vec::with_capacity(N);
+        self.take_into(&mut out, N as u64)?;
+        self.pos += N as u64;
+        let mut a = [0u8; N];
+        a.copy_from_slice(&out);
+        Ok(a)
+    }
+
+    fn read_line(&mut self, max: u64) -> Result<Cow<'a, [u8]>> {
+        let mut out = Vec::new();
+        loop {
+            let Some(b) = self.next_byte()? else {
+                return Err(truncated("a line has no newline before the end of the input"));
+            };
+            if b == b'\n' {
+                return Ok(Cow::Owned(out));
+            }
+            if out.len() as u64 >= max {
+                return Err(Error::new(ErrorKind::LimitExceeded(format!("a line longer than {max} bytes"))));
+            }
+            out.push(b);
+        }
+    }
+
+    fn offset(&self) -> u64 {
+        self.pos
+    }
+
+    fn frame(&mut self, len: u64) -> Result<()> {
+        // Keep what is left of the previous frame, then read this one whole,
+        // growing the buffer only as bytes arrive.
+        self.frame.drain(..self.at);
+        self.at = 0;
+        let mut n = len;
+        let mut chunk = [0u8; 8192];
+        while n > 0 {
+            let want = chunk.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+            let got = self.read_some(&mut chunk[..want])?;
+            if got == 0 {
+                return Err(truncated("a FRAME runs past the end of the input"));
+            }
+            self.frame.extend_from_slice(&chunk[..got]);
+            n -= got as u64;
+        }
+        Ok(())
+    }
+}

@@ -308,3 +308,66 @@ fn streams_of_pickles_from_a_reader() {
     let e = u.loads_all(&bad).unwrap_err();
     assert_eq!(e.offset(), Some((one.len() + two.len() + 2) as u64));
 }
+
+/// A reader that counts how many `read` calls it answered.
+struct Counting<'d> {
+    data: &'d [u8],
+    reads: usize,
+}
+
+impl std::io::Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reads += 1;
+        let n = buf.len().min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn unbuffered_reader_reads_frames_whole_and_stops_at_stop() {
+    // pickle.dumps(["a" * 100, list(range(50))], 4) followed by a second pickle.
+    let first: &[u8] = &std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pickles/obj_greeter_p4.pkl"),
+    )
+    .unwrap();
+    let second = b"\x80\x02K\x05.";
+    let all = [first, &second[..]].concat();
+    let mut src = Counting { data: &all, reads: 0 };
+    let mut u = Unpickler::default();
+    let g = u.load_unbuffered(&mut src).unwrap();
+    assert_eq!(canon(&g), canon(&pyckle::loads(first).unwrap()));
+    // PROTO (2 reads), the FRAME header (2), the frame itself (1): no
+    // byte-by-byte reading inside the frame.
+    assert!(src.reads <= 6, "{} reads", src.reads);
+    assert_eq!(src.data, &second[..], "nothing past the STOP was read");
+    assert_eq!(canon(&u.load_unbuffered(&mut src).unwrap()), "5");
+    assert!(u.load_unbuffered(&mut src).unwrap_err().is_eof());
+}
+
+#[test]
+fn every_fixture_decodes_the_same_from_every_input() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pickles");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let opts = DecodeOptions { encoding: StringEncoding::Bytes, ..Default::default() };
+        let Ok(graphs) = Unpickler::new(opts.clone()).loads_all(&data) else { continue };
+        let want: Vec<String> = graphs.iter().map(canon).collect();
+        let mut buffered = BufReader::with_capacity(7, Cursor::new(&data));
+        let mut unbuffered = Cursor::new(&data);
+        let mut u = Unpickler::new(opts);
+        for (i, w) in want.iter().enumerate() {
+            let a = u.load(&mut buffered).unwrap_or_else(|e| panic!("{} #{i}: {e}", path.display()));
+            let b = u.load_unbuffered(&mut unbuffered).unwrap_or_else(|e| panic!("{} #{i}: {e}", path.display()));
+            assert_eq!(&canon(&a), w, "{}", path.display());
+            assert_eq!(&canon(&b), w, "{}", path.display());
+        }
+        assert!(u.load(&mut buffered).unwrap_err().is_eof());
+        assert!(u.load_unbuffered(&mut unbuffered).unwrap_err().is_eof());
+        n += 1;
+    }
+    assert!(n > 300, "{n} fixtures");
+}

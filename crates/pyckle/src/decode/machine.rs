@@ -708,6 +708,9 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
             }
             op::FRAME => {
                 let n = u64::from_le_bytes(self.input.read_array()?);
+                if !R::BORROWS {
+                    self.charge(n)?;
+                }
                 self.input.frame(n)?;
             }
             _ => return self.step_cold(code),

@@ -9,7 +9,7 @@ mod machine;
 
 use crate::error::Result;
 use crate::graph::{Global, Graph, Value};
-use crate::read::{IoRead, SliceRead};
+use crate::read::{FrameRead, IoRead, SliceRead};
 use std::collections::HashMap;
 use std::io::BufRead;
 
@@ -163,6 +163,15 @@ impl<'h> Unpickler<'h> {
     /// bytes. At a clean end of input the error [`is_eof`](crate::Error::is_eof).
     pub fn load<R: BufRead>(&mut self, reader: &mut R) -> Result<Graph<'static>> {
         let mut input = IoRead::new(reader);
+        machine::Machine::new(self, &mut input).run()
+    }
+
+    /// Decodes one pickle from an unbuffered reader (a socket, a pipe):
+    /// each FRAME is read whole, single opcodes outside frames, and not a
+    /// byte past the STOP. At a clean end of input the error
+    /// [`is_eof`](crate::Error::is_eof).
+    pub fn load_unbuffered<R: std::io::Read>(&mut self, reader: &mut R) -> Result<Graph<'static>> {
+        let mut input = FrameRead::new(reader);
         machine::Machine::new(self, &mut input).run()
     }
 }
