@@ -270,7 +270,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
 
     fn global(&mut self, module: String, name: String) -> Result<Value> {
         let (module, name) = self.find_class(module, name);
-        self.add(Object::Global(Global { module, name }))
+        self.add(Object::Global(Box::new(Global { module, name })))
     }
 
     /// `Unpickler.find_class` without the import: the Python 2 names of
@@ -418,7 +418,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                     return Ok(None);
                 };
                 let g = Global::new(parent.module.clone(), format!("{}.{}", parent.name, attr));
-                self.add(Object::Global(g))?
+                self.add(Object::Global(Box::new(g)))?
             }
             ("builtins", "type", [arg]) => {
                 let name = match (*arg, self.graph.as_global(*arg)) {
@@ -427,7 +427,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                     (_, Some(g)) if g.is("builtins", "Ellipsis") => "ellipsis",
                     _ => return Ok(None),
                 };
-                self.add(Object::Global(Global::new("builtins", name)))?
+                self.add(Object::Global(Box::new(Global::new("builtins", name))))?
             }
             _ => return Ok(None),
         };
@@ -982,7 +982,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 let data = self.u.buffers.pop_front().ok_or_else(|| Error::new(ErrorKind::NoBuffer))?;
                 let index = self.u.buffers_used;
                 self.u.buffers_used += 1;
-                let v = self.add(Object::Buffer(Buffer { index, readonly: false, data: Cow::Owned(data) }))?;
+                let v = self.add(Object::Buffer(Box::new(Buffer { index, readonly: false, data: Cow::Owned(data) })))?;
                 self.push(v)?;
             }
             op::READONLY_BUFFER => {

@@ -128,11 +128,15 @@ pub enum Object<'a> {
     Dict(Dict),
     Set(Set),
     FrozenSet(Set),
-    Global(Global),
+    /// Boxed, as `Record` and `Buffer` are: they are rare, and inline
+    /// they would make every object of the arena bigger (the largest
+    /// variants left, `Str`, `Dict`, `Set` and `Int`, take 32 bytes, so an
+    /// `Object` takes 40).
+    Global(Box<Global>),
     Record(Box<Record>),
     /// A persistent id (PERSID/BINPERSID) that no hook resolved.
     PersistentId(Value),
-    Buffer(Buffer<'a>),
+    Buffer(Box<Buffer<'a>>),
 }
 
 impl Object<'_> {
@@ -240,7 +244,7 @@ impl<'a> Graph<'a> {
     /// The global a value refers to.
     pub fn as_global(&self, v: Value) -> Option<&Global> {
         match self.object(v) {
-            Some(Object::Global(g)) => Some(g),
+            Some(Object::Global(g)) => Some(&**g),
             _ => None,
         }
     }
@@ -269,11 +273,11 @@ impl<'a> Graph<'a> {
                 Object::Global(g) => Object::Global(g),
                 Object::Record(r) => Object::Record(r),
                 Object::PersistentId(v) => Object::PersistentId(v),
-                Object::Buffer(b) => Object::Buffer(Buffer {
+                Object::Buffer(b) => Object::Buffer(Box::new(Buffer {
                     index: b.index,
                     readonly: b.readonly,
                     data: Cow::Owned(b.data.into_owned()),
-                }),
+                })),
             })
             .collect();
         Graph { objects, root: self.root, protocol: self.protocol, hasher: self.hasher }
