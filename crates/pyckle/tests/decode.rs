@@ -371,3 +371,40 @@ fn every_fixture_decodes_the_same_from_every_input() {
     }
     assert!(n > 300, "{n} fixtures");
 }
+
+#[test]
+fn expensive_keys_hit_the_key_work_limit_not_a_hang() {
+    // t0 = (1,)*100; t_k = (t_{k-1},)*100: six levels is 10^12 leaves to
+    // hash, written in a few hundred bytes with the memo.
+    let mut data = b"\x80\x02K\x01q\x00".to_vec();
+    for level in 0..7u8 {
+        data.push(b'(');
+        for _ in 0..100 {
+            data.extend_from_slice(&[b'h', level]);
+        }
+        data.extend_from_slice(&[b't', b'q', level + 1]);
+    }
+    data.extend_from_slice(b"}q\x50h\x07K\x00s.");
+    let mut opts = DecodeOptions::default();
+    opts.limits.max_key_work = 50_000_000;
+    let e = Unpickler::new(opts).loads(&data).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::LimitExceeded(_)), "{e}");
+
+    // One 100 KB str key set 20000 times: CPython caches str hashes, we
+    // count the bytes; a small limit makes it a clear error.
+    let mut data = b"\x80\x04}\x94\x8d\xa0\x86\x01\x00\x00\x00\x00\x00".to_vec();
+    data.extend(std::iter::repeat(b'k').take(100_000));
+    data.extend_from_slice(b"\x940(");
+    for _ in 0..20_000 {
+        data.extend_from_slice(b"h\x01K\x01");
+    }
+    data.extend_from_slice(b"u.");
+    let mut opts = DecodeOptions::default();
+    opts.limits.max_key_work = 10_000_000;
+    let e = Unpickler::new(opts).loads(&data).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::LimitExceeded(_)), "{e}");
+    // With the default limit it decodes: it is only 125 million units of work.
+    let g = pyckle::loads(&data).unwrap();
+    let Some(Object::Dict(d)) = g.object(g.root()) else { panic!() };
+    assert_eq!(d.len(), 1);
+}

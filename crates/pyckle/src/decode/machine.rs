@@ -5,7 +5,7 @@
 
 use super::{compat, EncodingErrors, Limits, StringEncoding, Unpickler};
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::{Buffer, Dict, Global, Graph, Object, PyStr, Record, RecordKind, Set, Value};
+use crate::graph::{Buffer, Dict, Global, Graph, KeyError, KeyWork, Object, PyStr, Record, RecordKind, Set, Value};
 use crate::literal::{self, IntLit};
 use crate::opcode::op;
 use crate::read::Read;
@@ -18,6 +18,15 @@ const VALUE_COST: u64 = std::mem::size_of::<Value>() as u64;
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::Invalid(msg.into()))
+}
+
+/// A key that cannot go into a dict or set: unhashable (as CPython says),
+/// or over the key-work limit.
+fn key_error(e: KeyError) -> Error {
+    match e {
+        KeyError::TooMuchWork => Error::new(ErrorKind::LimitExceeded(e.to_string())),
+        other => invalid(other.to_string()),
+    }
 }
 
 fn malformed(msg: impl Into<String>) -> Error {
@@ -76,11 +85,14 @@ pub(super) struct Machine<'u, 'h, 'r, 'a, R: Read<'a>> {
     /// A copy of `u.options.limits`: read on every push and allocation,
     /// so kept one pointer closer.
     limits: Limits,
+    /// What is left of `limits.max_key_work`.
+    key_work: KeyWork,
 }
 
 impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
     pub(super) fn new(u: &'u mut Unpickler<'h>, input: &'r mut R) -> Self {
         Machine {
+            key_work: KeyWork::new(u.options.limits.max_key_work),
             limits: u.options.limits,
             u,
             input,
@@ -342,7 +354,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
         self.charge(items.len() as u64 * VALUE_COST * 2)?;
         let mut set = Set::new();
         for &item in items {
-            set.insert(&self.graph, item).map_err(invalid)?;
+            set.insert_within(&self.graph, item, &self.key_work).map_err(key_error)?;
         }
         self.add(if frozen { Object::FrozenSet(set) } else { Object::Set(set) })
     }
@@ -486,8 +498,8 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 let mut result = Ok(());
                 if let Object::Set(set) = &mut taken {
                     for item in items {
-                        if let Err(m) = set.insert(&self.graph, item) {
-                            result = Err(invalid(m));
+                        if let Err(m) = set.insert_within(&self.graph, item, &self.key_work) {
+                            result = Err(key_error(m));
                             break;
                         }
                     }
@@ -531,8 +543,8 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 let mut result = Ok(());
                 if let Object::Dict(dict) = &mut taken {
                     for pair in self.stack[x..].chunks_exact(2) {
-                        if let Err(m) = dict.insert(&self.graph, pair[0], pair[1]) {
-                            result = Err(invalid(m));
+                        if let Err(m) = dict.insert_within(&self.graph, pair[0], pair[1], &self.key_work) {
+                            result = Err(key_error(m));
                             break;
                         }
                     }
@@ -562,7 +574,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
         self.charge(items.len() as u64 * VALUE_COST)?;
         let mut dict = Dict::new();
         for pair in items.chunks_exact(2) {
-            dict.insert(&self.graph, pair[0], pair[1]).map_err(invalid)?;
+            dict.insert_within(&self.graph, pair[0], pair[1], &self.key_work).map_err(key_error)?;
         }
         self.add(Object::Dict(dict))
     }

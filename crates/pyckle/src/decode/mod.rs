@@ -49,12 +49,17 @@ pub struct Limits {
     pub max_alloc: u64,
     /// The longest text line (protocol-0 arguments).
     pub max_line: u64,
+    /// Work spent hashing and comparing dict and set keys, in values
+    /// visited (or 16-byte blocks of str and bytes): it bounds keys that
+    /// are cheap to write but expensive to hash (tuples sharing tuples,
+    /// one huge key set again and again).
+    pub max_key_work: u64,
 }
 
 impl Default for Limits {
     /// Generous: any pickle CPython writes on a large machine decodes.
     fn default() -> Self {
-        Limits { max_depth: 10_000_000, max_memo: 100_000_000, max_alloc: 16 << 30, max_line: 1 << 30 }
+        Limits { max_depth: 10_000_000, max_memo: 100_000_000, max_alloc: 16 << 30, max_line: 1 << 30, max_key_work: 1_000_000_000 }
     }
 }
 

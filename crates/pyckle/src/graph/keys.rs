@@ -9,6 +9,7 @@ use super::{Graph, ObjId, Object, Value};
 use hashbrown::HashTable;
 use num_bigint::BigInt;
 use num_traits::{FromPrimitive, ToPrimitive};
+use std::cell::Cell;
 use std::hash::{BuildHasher, Hasher};
 
 /// Keys nested deeper than this (tuples in tuples...) are refused.
@@ -17,11 +18,53 @@ const MAX_KEY_DEPTH: usize = 512;
 /// Below this many entries a lookup scans; above, a hash table is kept.
 const SCAN_LIMIT: usize = 8;
 
+/// The work one call of the public API may spend hashing and comparing.
+const WORK_PER_CALL: u64 = 1 << 32;
+
+/// A budget for hashing and comparing keys, in units of one value visited
+/// (or 16 bytes of a str or bytes hashed or compared). Keys can be
+/// expensive without being big: a tuple that holds the same tuple a hundred
+/// times, six levels deep, has 10^12 leaves, and one huge key can be set
+/// again and again through the memo. CPython would spin on such a pickle;
+/// pyckle stops with an error when the budget runs out.
+#[derive(Debug)]
+pub(crate) struct KeyWork(Cell<u64>);
+
+impl KeyWork {
+    pub(crate) fn new(budget: u64) -> Self {
+        KeyWork(Cell::new(budget))
+    }
+    /// Spends `n` units; false (and the budget empty) when there were not enough.
+    #[inline]
+    fn spend(&self, n: u64) -> bool {
+        match self.0.get().checked_sub(n) {
+            Some(left) => {
+                self.0.set(left);
+                true
+            }
+            None => {
+                self.0.set(0);
+                false
+            }
+        }
+    }
+    fn exhausted(&self) -> bool {
+        self.0.get() == 0
+    }
+}
+
+/// The cost of hashing or comparing `len` bytes.
+#[inline]
+fn bytes_cost(len: usize) -> u64 {
+    1 + (len as u64 >> 4)
+}
+
 /// Why a value cannot be a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum KeyError {
     Unhashable(&'static str),
     TooDeep,
+    TooMuchWork,
 }
 
 impl std::fmt::Display for KeyError {
@@ -29,6 +72,7 @@ impl std::fmt::Display for KeyError {
         match self {
             KeyError::Unhashable(t) => write!(f, "unhashable type: '{t}'"),
             KeyError::TooDeep => write!(f, "key nested deeper than {MAX_KEY_DEPTH} levels"),
+            KeyError::TooMuchWork => write!(f, "dict and set keys took more work to hash and compare than the limit allows"),
         }
     }
 }
@@ -100,8 +144,8 @@ impl Index {
 
 /// The hash of a key already stored: it hashed when it was added, and
 /// keys are immutable, so it hashes the same again.
-fn stored_hash(graph: &Graph, key: Value) -> u64 {
-    graph.hash_key(key).unwrap_or(0)
+fn stored_hash(graph: &Graph, key: Value, work: &KeyWork) -> u64 {
+    graph.hash_key_within(key, work).unwrap_or(0)
 }
 
 /// True unless `key` is a tuple or frozenset: comparing it never recurses.
@@ -143,36 +187,44 @@ impl Dict {
     /// `d[key] = value`: a new key goes last; an equal key keeps its place
     /// and its first spelling, and takes the new value.
     pub fn insert(&mut self, graph: &Graph, key: Value, value: Value) -> Result<(), String> {
-        let hash = graph.hash_key(key).map_err(|e| e.to_string())?;
+        self.insert_within(graph, key, value, &KeyWork::new(WORK_PER_CALL)).map_err(|e| e.to_string())
+    }
+
+    pub(crate) fn insert_within(&mut self, graph: &Graph, key: Value, value: Value, work: &KeyWork) -> Result<(), KeyError> {
+        let hash = graph.hash_key_within(key, work)?;
         let entries = &self.entries;
         let found = self.index.find(
             entries.len(),
             hash,
             is_flat(graph, key),
-            |i| graph.py_eq(entries[i].0, key),
-            |i| stored_hash(graph, entries[i].0),
+            |i| graph.eq_depth(entries[i].0, key, 0, work),
+            |i| stored_hash(graph, entries[i].0, work),
         );
+        if work.exhausted() {
+            return Err(KeyError::TooMuchWork);
+        }
         match found {
             Some(i) => self.entries[i].1 = value,
             None => {
                 self.entries.push((key, value));
                 let entries = &self.entries;
-                self.index.push(entries.len(), hash, |i| stored_hash(graph, entries[i].0));
+                self.index.push(entries.len(), hash, |i| stored_hash(graph, entries[i].0, work));
             }
         }
         Ok(())
     }
     /// `d[key]`, with Python's key equality.
     pub fn get(&self, graph: &Graph, key: Value) -> Option<Value> {
-        let hash = graph.hash_key(key).ok()?;
+        let work = KeyWork::new(WORK_PER_CALL);
+        let hash = graph.hash_key_within(key, &work).ok()?;
         let entries = &self.entries;
         self.index
             .find(
                 entries.len(),
                 hash,
                 is_flat(graph, key),
-                |i| graph.py_eq(entries[i].0, key),
-                |i| stored_hash(graph, entries[i].0),
+                |i| graph.eq_depth(entries[i].0, key, 0, &work),
+                |i| stored_hash(graph, entries[i].0, &work),
             )
             .map(|i| entries[i].1)
     }
@@ -213,30 +265,34 @@ impl Set {
     }
     /// `s.add(item)`; an item equal to one already there is ignored.
     pub fn insert(&mut self, graph: &Graph, item: Value) -> Result<(), String> {
-        let hash = graph.hash_key(item).map_err(|e| e.to_string())?;
+        self.insert_within(graph, item, &KeyWork::new(WORK_PER_CALL)).map_err(|e| e.to_string())
+    }
+
+    pub(crate) fn insert_within(&mut self, graph: &Graph, item: Value, work: &KeyWork) -> Result<(), KeyError> {
+        let hash = graph.hash_key_within(item, work)?;
         let items = &self.items;
         let flat = is_flat(graph, item);
-        let found =
-            self.index.find(items.len(), hash, flat, |i| graph.py_eq(items[i], item), |i| stored_hash(graph, items[i]));
+        let found = self.index.find(
+            items.len(),
+            hash,
+            flat,
+            |i| graph.eq_depth(items[i], item, 0, work),
+            |i| stored_hash(graph, items[i], work),
+        );
+        if work.exhausted() {
+            return Err(KeyError::TooMuchWork);
+        }
         if found.is_none() {
             self.items.push(item);
             let items = &self.items;
-            self.index.push(items.len(), hash, |i| stored_hash(graph, items[i]));
+            self.index.push(items.len(), hash, |i| stored_hash(graph, items[i], work));
         }
         Ok(())
     }
     /// `item in s`.
     pub fn contains(&self, graph: &Graph, item: Value) -> bool {
-        match graph.hash_key(item) {
-            Ok(hash) => {
-                let items = &self.items;
-                let flat = is_flat(graph, item);
-                self.index
-                    .find(items.len(), hash, flat, |i| graph.py_eq(items[i], item), |i| stored_hash(graph, items[i]))
-                    .is_some()
-            }
-            Err(_) => false,
-        }
+        let work = KeyWork::new(WORK_PER_CALL);
+        graph.set_contains_depth(self, item, 0, &work)
     }
 }
 
@@ -272,15 +328,23 @@ impl Graph<'_> {
     }
 
     /// Python's hash of a key, consistent with [`Graph::py_eq`].
-    pub(crate) fn hash_key(&self, v: Value) -> Result<u64, KeyError> {
+    pub(crate) fn hash_key_within(&self, v: Value, work: &KeyWork) -> Result<u64, KeyError> {
         let mut h = self.hasher.build_hasher();
-        self.hash_into(v, &mut h, 0)?;
+        self.hash_into(v, &mut h, 0, work)?;
         Ok(h.finish())
     }
 
-    fn hash_into(&self, v: Value, h: &mut impl Hasher, depth: usize) -> Result<(), KeyError> {
+    fn hash_into(&self, v: Value, h: &mut impl Hasher, depth: usize, work: &KeyWork) -> Result<(), KeyError> {
         if depth > MAX_KEY_DEPTH {
             return Err(KeyError::TooDeep);
+        }
+        let cost = match self.object(v) {
+            Some(Object::Str(s)) => bytes_cost(s.as_bytes().len()),
+            Some(Object::Bytes(b)) => bytes_cost(b.len()),
+            _ => 1,
+        };
+        if !work.spend(cost) {
+            return Err(KeyError::TooMuchWork);
         }
         if let Some(n) = self.num(v) {
             hash_num(n, h);
@@ -309,7 +373,7 @@ impl Graph<'_> {
                 h.write_u8(TAG_TUPLE);
                 h.write_usize(items.len());
                 for &item in items {
-                    self.hash_into(item, h, depth + 1)?;
+                    self.hash_into(item, h, depth + 1, work)?;
                 }
             }
             Some(Object::FrozenSet(set)) => {
@@ -317,7 +381,7 @@ impl Graph<'_> {
                 let mut sum = 0u64;
                 for &item in set.items() {
                     let mut ih = self.hasher.build_hasher();
-                    self.hash_into(item, &mut ih, depth + 1)?;
+                    self.hash_into(item, &mut ih, depth + 1, work)?;
                     sum = sum.wrapping_add(ih.finish());
                 }
                 h.write_u8(TAG_FROZENSET);
@@ -343,11 +407,13 @@ impl Graph<'_> {
     /// Python's `==` between two hashable values (`1 == 1.0 == True`;
     /// tuples and frozensets by content; other objects by identity).
     pub fn py_eq(&self, a: Value, b: Value) -> bool {
-        self.eq_depth(a, b, 0)
+        self.eq_depth(a, b, 0, &KeyWork::new(WORK_PER_CALL))
     }
 
-    fn eq_depth(&self, a: Value, b: Value, depth: usize) -> bool {
-        if depth > MAX_KEY_DEPTH {
+    /// `==` within a work budget: false once the budget is spent (the
+    /// caller checks [`KeyWork::exhausted`] and reports it).
+    fn eq_depth(&self, a: Value, b: Value, depth: usize, work: &KeyWork) -> bool {
+        if depth > MAX_KEY_DEPTH || !work.spend(1) {
             return false;
         }
         if let (Some(x), Some(y)) = (self.num(a), self.num(b)) {
@@ -360,13 +426,15 @@ impl Graph<'_> {
                     return true;
                 }
                 match (self.try_get(x), self.try_get(y)) {
-                    (Some(Object::Str(s)), Some(Object::Str(t))) => s.as_bytes() == t.as_bytes(),
-                    (Some(Object::Bytes(s)), Some(Object::Bytes(t))) => s == t,
+                    (Some(Object::Str(s)), Some(Object::Str(t))) => {
+                        work.spend(bytes_cost(s.as_bytes().len())) && s.as_bytes() == t.as_bytes()
+                    }
+                    (Some(Object::Bytes(s)), Some(Object::Bytes(t))) => work.spend(bytes_cost(s.len())) && s == t,
                     (Some(Object::Tuple(s)), Some(Object::Tuple(t))) => {
-                        s.len() == t.len() && s.iter().zip(t).all(|(&p, &q)| self.eq_depth(p, q, depth + 1))
+                        s.len() == t.len() && s.iter().zip(t).all(|(&p, &q)| self.eq_depth(p, q, depth + 1, work))
                     }
                     (Some(Object::FrozenSet(s)), Some(Object::FrozenSet(t))) => {
-                        s.len() == t.len() && s.items().iter().all(|&p| self.set_contains_depth(t, p, depth + 1))
+                        s.len() == t.len() && s.items().iter().all(|&p| self.set_contains_depth(t, p, depth + 1, work))
                     }
                     (Some(Object::Global(g)), Some(Object::Global(h))) => g == h,
                     _ => false,
@@ -376,9 +444,9 @@ impl Graph<'_> {
         }
     }
 
-    fn set_contains_depth(&self, set: &Set, item: Value, depth: usize) -> bool {
+    fn set_contains_depth(&self, set: &Set, item: Value, depth: usize, work: &KeyWork) -> bool {
         let mut h = self.hasher.build_hasher();
-        if self.hash_into(item, &mut h, depth).is_err() {
+        if self.hash_into(item, &mut h, depth, work).is_err() {
             return false;
         }
         let hash = h.finish();
@@ -388,8 +456,8 @@ impl Graph<'_> {
                 items.len(),
                 hash,
                 is_flat(self, item),
-                |i| self.eq_depth(items[i], item, depth),
-                |i| stored_hash(self, items[i]),
+                |i| self.eq_depth(items[i], item, depth, work),
+                |i| stored_hash(self, items[i], work),
             )
             .is_some()
     }

@@ -10,6 +10,7 @@ mod keys;
 mod pystr;
 
 pub use keys::{Dict, Set};
+pub(crate) use keys::{KeyError, KeyWork};
 pub use pystr::PyStr;
 
 use num_bigint::BigInt;
