@@ -281,24 +281,28 @@ impl<'r, R: std::io::Read> FrameRead<'r, R> {
         }
     }
 
-    /// Appends exactly `n` bytes to `out`: first from the frame, then from
-    /// the reader, growing `out` only as bytes arrive.
-    fn take_into(&mut self, out: &mut Vec<u8>, mut n: u64) -> Result<()> {
-        let from_frame = (self.frame.len() - self.at).min(usize::try_from(n).unwrap_or(usize::MAX));
-        out.extend_from_slice(&self.frame[self.at..self.at + from_frame]);
-        self.at += from_frame;
-        n -= from_frame as u64;
+    /// Appends exactly `n` bytes from the reader to `out`, growing it only
+    /// as bytes arrive; `what` names the thing that was cut short.
+    fn read_into(&mut self, out: &mut Vec<u8>, mut n: u64, what: &'static str) -> Result<()> {
         let mut chunk = [0u8; 8192];
         while n > 0 {
             let want = chunk.len().min(usize::try_from(n).unwrap_or(usize::MAX));
             let got = self.read_some(&mut chunk[..want])?;
             if got == 0 {
-                return Err(truncated("the input ended inside an argument"));
+                return Err(truncated(what));
             }
             out.extend_from_slice(&chunk[..got]);
             n -= got as u64;
         }
         Ok(())
+    }
+
+    /// Appends exactly `n` bytes to `out`: first from the frame, then from the reader.
+    fn take_into(&mut self, out: &mut Vec<u8>, n: u64) -> Result<()> {
+        let from_frame = (self.frame.len() - self.at).min(usize::try_from(n).unwrap_or(usize::MAX));
+        out.extend_from_slice(&self.frame[self.at..self.at + from_frame]);
+        self.at += from_frame;
+        self.read_into(out, n - from_frame as u64, "the input ended inside an argument")
     }
 }
 
@@ -358,21 +362,12 @@ impl<'a, R: std::io::Read> Read<'a> for FrameRead<'_, R> {
     }
 
     fn frame(&mut self, len: u64) -> Result<()> {
-        // Keep what is left of the previous frame, then read this one whole,
-        // growing the buffer only as bytes arrive.
+        // Keep what is left of the previous frame, then read this one whole.
         self.frame.drain(..self.at);
         self.at = 0;
-        let mut n = len;
-        let mut chunk = [0u8; 8192];
-        while n > 0 {
-            let want = chunk.len().min(usize::try_from(n).unwrap_or(usize::MAX));
-            let got = self.read_some(&mut chunk[..want])?;
-            if got == 0 {
-                return Err(truncated("a FRAME runs past the end of the input"));
-            }
-            self.frame.extend_from_slice(&chunk[..got]);
-            n -= got as u64;
-        }
-        Ok(())
+        let mut frame = std::mem::take(&mut self.frame);
+        let read = self.read_into(&mut frame, len, "a FRAME runs past the end of the input");
+        self.frame = frame;
+        read
     }
 }
