@@ -30,7 +30,7 @@ pub fn run(args: &DisArgs) -> Result<(), Failure> {
         Err(e) => match e.kind() {
             pyckle::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe => Err(Failure::ClosedOutput),
             pyckle::ErrorKind::Io(io) => Err(Failure::Message(format!("writing the output: {io}"))),
-            _ => Err(Failure::decode(name, &e, 0)),
+            _ => Err(Failure::file(name, e)),
         },
     }
 }

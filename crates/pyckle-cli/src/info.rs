@@ -1,6 +1,6 @@
 //! `pyckle info`: a summary of every pickle in FILE.
 
-use crate::{display_name, read_input, DecodeArgs, Failure};
+use crate::{display_name, each_pickle, read_input, DecodeArgs, Failure};
 use clap::Args;
 use std::io::{self, Write};
 
@@ -25,28 +25,18 @@ pub fn run(args: &InfoArgs) -> Result<(), Failure> {
 /// header with its number and offset, and a blank line separates them.
 fn write_all(args: &InfoArgs, name: &str, data: &[u8], out: &mut impl Write) -> Result<(), Failure> {
     let mut unpickler = pyckle::Unpickler::new(args.decode.options());
-    let mut rest = data;
-    let mut base = 0u64;
-    let mut index = 0usize;
-    loop {
+    each_pickle(data, |rest, base, index| {
         let (info, used) =
-            pyckle::info::info_with(&mut unpickler, rest).map_err(|e| Failure::decode(name, &e, base))?;
-        let after = rest.get(used..).unwrap_or(&[]);
-        let several = index > 0 || !after.is_empty();
+            pyckle::info::info_with(&mut unpickler, rest).map_err(|e| Failure::decode(name, e, base))?;
         let mut text = String::new();
         if index > 0 {
             text.push('\n');
         }
-        if several {
+        if index > 0 || used < rest.len() {
             text.push_str(&format!("pickle {} at byte {}:\n", index + 1, base));
         }
         text.push_str(&info.to_string());
         out.write_all(text.as_bytes()).map_err(Failure::output)?;
-        base += used as u64;
-        index += 1;
-        rest = after;
-        if rest.is_empty() || used == 0 {
-            return Ok(());
-        }
-    }
+        Ok(used)
+    })
 }

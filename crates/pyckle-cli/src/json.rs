@@ -1,6 +1,6 @@
 //! `pyckle json`: every pickle of FILE as JSON, one document per line.
 
-use crate::{display_name, read_input, DecodeArgs, Failure};
+use crate::{display_name, each_pickle, read_input, DecodeArgs, Failure};
 use clap::Args;
 use std::io::{self, Write};
 
@@ -31,12 +31,9 @@ pub fn run(args: &JsonArgs) -> Result<(), Failure> {
 /// Decodes the pickles of `data` back to back, writing each as it is decoded.
 fn write_all(args: &JsonArgs, name: &str, data: &[u8], out: &mut impl Write) -> Result<(), Failure> {
     let mut unpickler = pyckle::Unpickler::new(args.decode.options());
-    let mut rest = data;
-    // Where the current pickle starts in the file, for error offsets.
-    let mut base = 0u64;
     let mut doc = String::new();
-    loop {
-        let (graph, after) = unpickler.loads_prefix(rest).map_err(|e| Failure::decode(name, &e, base))?;
+    each_pickle(data, |rest, base, _| {
+        let (graph, after) = unpickler.loads_prefix(rest).map_err(|e| Failure::decode(name, e, base))?;
         doc.clear();
         if args.canonical {
             // Graphs with no canonical form (a cycle through a set, too
@@ -48,10 +45,6 @@ fn write_all(args: &JsonArgs, name: &str, data: &[u8], out: &mut impl Write) -> 
         }
         doc.push('\n');
         out.write_all(doc.as_bytes()).map_err(Failure::output)?;
-        base += (rest.len() - after.len()) as u64;
-        rest = after;
-        if rest.is_empty() {
-            return Ok(());
-        }
-    }
+        Ok(rest.len() - after.len())
+    })
 }

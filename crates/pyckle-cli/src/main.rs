@@ -116,23 +116,32 @@ impl Failure {
     }
 
     /// A decoding error of the pickle that starts `base` bytes into FILE.
-    pub fn decode(name: &str, e: &pyckle::Error, base: u64) -> Self {
-        Failure::file(name, describe(e, base))
+    pub fn decode(name: &str, e: pyckle::Error, base: u64) -> Self {
+        Failure::file(name, e.shift(base))
     }
 }
 
-/// The error's message, its offset counted from the start of the file
-/// (`base` is where the failing pickle starts): `at byte N (opcode X): problem`.
-pub fn describe(e: &pyckle::Error, base: u64) -> String {
-    match e.offset() {
-        Some(off) => {
-            let off = off.saturating_add(base);
-            match e.opcode().and_then(pyckle::opcode::name) {
-                Some(name) => format!("at byte {off} (opcode {name}): {}", e.kind()),
-                None => format!("at byte {off}: {}", e.kind()),
-            }
+/// Runs `step` on each pickle of `data`, back to back, until the end
+/// (on an empty `data` once, so that it reports the missing pickle):
+/// `step(rest, base, index)` gets the bytes from the pickle's start, where
+/// it starts in the file and its number, and returns how many bytes the
+/// pickle took.
+pub fn each_pickle(
+    data: &[u8],
+    mut step: impl FnMut(&[u8], u64, usize) -> Result<usize, Failure>,
+) -> Result<(), Failure> {
+    let mut rest = data;
+    let mut base = 0u64;
+    let mut index = 0;
+    // At least once: an empty file is not a pickle, and says so.
+    loop {
+        let used = step(rest, base, index)?;
+        base += used as u64;
+        rest = rest.get(used..).unwrap_or(&[]);
+        index += 1;
+        if rest.is_empty() || used == 0 {
+            return Ok(());
         }
-        None => e.to_string(),
     }
 }
 

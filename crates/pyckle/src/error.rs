@@ -81,8 +81,9 @@ impl Error {
         }
         self
     }
-    /// Moves the offset by `by` (for a pickle that started `by` bytes into the input).
-    pub(crate) fn shift(mut self, by: u64) -> Self {
+    /// Moves the offset by `by`: for an error in a pickle that started `by`
+    /// bytes into a larger input, the offset in that input.
+    pub fn shift(mut self, by: u64) -> Self {
         self.offset = self.offset.map(|o| o + by);
         self
     }
