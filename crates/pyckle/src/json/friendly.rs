@@ -28,7 +28,9 @@
 //! (str, bytes, int, global... up to [`SMALL_ATOM`] bytes) are written in
 //! full every time, since a `$ref` would only hide them; larger ones follow
 //! the `$ref` rule, so a pickle cannot blow up its output by repeating a
-//! memo reference to a big payload.
+//! memo reference to a big payload. A path spells at most its last
+//! [`MAX_PATH_STEPS`] steps (`$…` before them) and at most 64 characters
+//! of a key longer than 128, for the same reason.
 //!
 //! The writer is iterative (an explicit task stack), so the depth of the
 //! graph is bounded only by memory.
@@ -48,6 +50,9 @@ const RESERVED: [&str; 6] = ["__class__", "__args__", "__kwargs__", "__state__",
 
 /// "No path node": the parent of the root, and objects not written yet.
 const NONE: u32 = u32::MAX;
+
+/// The most steps a `$ref` path spells out (the last ones).
+pub const MAX_PATH_STEPS: usize = 256;
 
 /// The deepest level `pretty` output indents; deeper levels line up with it.
 pub const MAX_INDENT: usize = 64;
@@ -277,13 +282,19 @@ impl<'g, 'a> Writer<'g, 'a, '_> {
     }
 
     /// The path of a node: `$`, then `.name`, `[3]` or `["key"]` per step.
+    /// Only the last [`MAX_PATH_STEPS`] steps are spelled (after `$…`), so
+    /// many references deep in a deep graph cost linear output, not quadratic.
     fn path(&self, mut node: u32) -> String {
         let mut segs = Vec::new();
         while let Some(n) = self.nodes.get(node as usize) {
+            if segs.len() == MAX_PATH_STEPS {
+                break;
+            }
             segs.push(n.seg);
             node = n.parent;
         }
-        let mut p = String::from("$");
+        let complete = self.nodes.get(node as usize).is_none();
+        let mut p = String::from(if complete { "$" } else { "$…" });
         for seg in segs.iter().rev() {
             match *seg {
                 Seg::Root => {}
@@ -296,6 +307,13 @@ impl<'g, 'a> Writer<'g, 'a, '_> {
                 }
                 Seg::Key(id) => match self.graph.try_get(id) {
                     Some(Object::Str(s)) => match s.as_str() {
+                        Some(k) if k.len() > 128 => {
+                            // A long key is shortened: enough to recognise it.
+                            let cut = k.char_indices().nth(64).map(|(i, _)| i).unwrap_or(k.len());
+                            p.push('[');
+                            push_json_str(&mut p, k[..cut].chars().chain(std::iter::once('…')).map(u32::from));
+                            p.push(']');
+                        }
                         Some(k) if is_identifier(k) => {
                             p.push('.');
                             p.push_str(k);
@@ -715,5 +733,19 @@ mod tests {
             }
             Err(e) => assert!(e.to_string().contains("depth"), "unexpected error: {e}"),
         }
+    }
+
+    #[test]
+    fn deep_reference_paths_spell_only_their_last_steps() {
+        // 300 nested lists; the innermost holds itself.
+        let n = 300;
+        let mut data = b"\x80\x02".to_vec();
+        data.extend(std::iter::repeat(b']').take(n));
+        data.extend_from_slice(b"q\x00h\x00a");
+        data.extend(std::iter::repeat(b'a').take(n - 1));
+        data.push(b'.');
+        let s = render(&data);
+        let want = format!("{{\"$ref\":\"$…{}\"}}", "[0]".repeat(MAX_PATH_STEPS));
+        assert!(s.contains(&want), "{}", &s[s.len().saturating_sub(200)..]);
     }
 }
