@@ -101,36 +101,49 @@ struct Table {
 }
 
 impl Index {
+    /// True while lookups scan and the key at position `len` would still
+    /// be scanned: then a flat key needs no hash at all (equal flat keys
+    /// have equal hashes, so the hash could not tell the scan anything).
+    #[inline]
+    fn scans(&self, len: usize) -> bool {
+        self.0.is_none() && len < SCAN_LIMIT
+    }
+
     /// The position of the key with hash `hash` that `eq` accepts, among
     /// `len` keys; `hash_of(i)` is the hash of the key at position `i`;
-    /// `flat` says that `eq` is cheap (see above).
+    /// `flat` says that `eq` is cheap (see above). `hash` may be `None`
+    /// only for a flat key while [`Index::scans`].
     #[inline]
     fn find(
         &self,
         len: usize,
-        hash: u64,
+        hash: Option<u64>,
         flat: bool,
         mut eq: impl FnMut(usize) -> bool,
         hash_of: impl Fn(usize) -> u64,
     ) -> Option<usize> {
-        match &self.0 {
-            Some(t) => t.table.find(hash, |&i| t.hashes[i] == hash && eq(i)).copied(),
-            None if flat => (0..len).find(|&i| eq(i) && hash_of(i) == hash),
-            None => (0..len).find(|&i| hash_of(i) == hash && eq(i)),
+        match (&self.0, hash) {
+            (Some(t), Some(hash)) => t.table.find(hash, |&i| t.hashes[i] == hash && eq(i)).copied(),
+            (_, _) if flat => (0..len).find(|&i| eq(i)),
+            (None, Some(hash)) => (0..len).find(|&i| hash_of(i) == hash && eq(i)),
+            (_, None) => None,
         }
     }
-    /// Records that the key at position `len - 1`, of hash `hash`, was added.
+    /// Records that the key at position `len - 1`, of hash `hash` (`None`:
+    /// not computed, `hash_of` gives it when needed), was added.
     #[inline]
-    fn push(&mut self, len: usize, hash: u64, hash_of: impl Fn(usize) -> u64) {
+    fn push(&mut self, len: usize, hash: Option<u64>, hash_of: impl Fn(usize) -> u64) {
         match &mut self.0 {
             Some(t) => {
                 let i = t.hashes.len();
+                let hash = hash.unwrap_or_else(|| hash_of(i));
                 t.hashes.push(hash);
                 let hashes = &t.hashes;
                 t.table.insert_unique(hash, i, |&j| hashes[j]);
             }
             None if len > SCAN_LIMIT => {
-                let hashes: Vec<u64> = (0..len - 1).map(hash_of).chain(std::iter::once(hash)).collect();
+                let last = hash.unwrap_or_else(|| hash_of(len - 1));
+                let hashes: Vec<u64> = (0..len - 1).map(hash_of).chain(std::iter::once(last)).collect();
                 let mut table = HashTable::with_capacity(len * 2);
                 for (j, &h) in hashes.iter().enumerate() {
                     table.insert_unique(h, j, |&k| hashes[k]);
@@ -191,12 +204,13 @@ impl Dict {
     }
 
     pub(crate) fn insert_within(&mut self, graph: &Graph, key: Value, value: Value, work: &KeyWork) -> Result<(), KeyError> {
-        let hash = graph.hash_key_within(key, work)?;
+        let flat = is_flat(graph, key);
+        let hash = graph.key_hash_if_needed(key, flat, self.index.scans(self.entries.len()), work)?;
         let entries = &self.entries;
         let found = self.index.find(
             entries.len(),
             hash,
-            is_flat(graph, key),
+            flat,
             |i| graph.eq_depth(entries[i].0, key, 0, work),
             |i| stored_hash(graph, entries[i].0, work),
         );
@@ -221,7 +235,7 @@ impl Dict {
         self.index
             .find(
                 entries.len(),
-                hash,
+                Some(hash),
                 is_flat(graph, key),
                 |i| graph.eq_depth(entries[i].0, key, 0, &work),
                 |i| stored_hash(graph, entries[i].0, &work),
@@ -269,9 +283,9 @@ impl Set {
     }
 
     pub(crate) fn insert_within(&mut self, graph: &Graph, item: Value, work: &KeyWork) -> Result<(), KeyError> {
-        let hash = graph.hash_key_within(item, work)?;
-        let items = &self.items;
         let flat = is_flat(graph, item);
+        let hash = graph.key_hash_if_needed(item, flat, self.index.scans(self.items.len()), work)?;
+        let items = &self.items;
         let found = self.index.find(
             items.len(),
             hash,
@@ -328,6 +342,23 @@ impl Graph<'_> {
     }
 
     /// Python's hash of a key, consistent with [`Graph::py_eq`].
+    /// The hash of a key about to be looked up, or `None` (after checking
+    /// that it is hashable) when the lookup scans a small dict or set and
+    /// the key is flat, so no hash is needed.
+    #[inline]
+    fn key_hash_if_needed(&self, v: Value, flat: bool, scans: bool, work: &KeyWork) -> Result<Option<u64>, KeyError> {
+        if !(flat && scans) {
+            return self.hash_key_within(v, work).map(Some);
+        }
+        match self.object(v) {
+            Some(o @ (Object::List(_) | Object::Dict(_) | Object::Set(_) | Object::ByteArray(_) | Object::Buffer(_))) => {
+                Err(KeyError::Unhashable(o.type_name()))
+            }
+            None if v.obj().is_some() => Err(KeyError::Unhashable("invalid reference")),
+            _ => Ok(None),
+        }
+    }
+
     pub(crate) fn hash_key_within(&self, v: Value, work: &KeyWork) -> Result<u64, KeyError> {
         let mut h = self.hasher.build_hasher();
         self.hash_into(v, &mut h, 0, work)?;
@@ -454,7 +485,7 @@ impl Graph<'_> {
         set.index
             .find(
                 items.len(),
-                hash,
+                Some(hash),
                 is_flat(self, item),
                 |i| self.eq_depth(items[i], item, depth, work),
                 |i| stored_hash(self, items[i], work),
