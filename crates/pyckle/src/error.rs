@@ -57,9 +57,15 @@ pub enum ErrorKind {
 }
 
 /// An error with the byte offset and the opcode where it happened.
+///
+/// One pointer wide, so that the decoder's `Result<Value>` stays small on
+/// its hot path.
 #[derive(Debug)]
-pub struct Error {
-    kind: Box<ErrorKind>,
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
     offset: Option<u64>,
     opcode: Option<u8>,
 }
@@ -67,60 +73,60 @@ pub struct Error {
 impl Error {
     /// An error with no position (yet).
     pub fn new(kind: ErrorKind) -> Self {
-        Error { kind: Box::new(kind), offset: None, opcode: None }
+        Error(Box::new(Inner { kind, offset: None, opcode: None }))
     }
     /// An error at `offset`, in the opcode `opcode` when known.
     pub fn at(kind: ErrorKind, offset: u64, opcode: Option<u8>) -> Self {
-        Error { kind: Box::new(kind), offset: Some(offset), opcode }
+        Error(Box::new(Inner { kind, offset: Some(offset), opcode }))
     }
     /// Adds the position unless the error already has one.
     pub fn with_position(mut self, offset: u64, opcode: Option<u8>) -> Self {
-        if self.offset.is_none() {
-            self.offset = Some(offset);
-            self.opcode = opcode;
+        if self.0.offset.is_none() {
+            self.0.offset = Some(offset);
+            self.0.opcode = opcode;
         }
         self
     }
     /// Moves the offset by `by`: for an error in a pickle that started `by`
     /// bytes into a larger input, the offset in that input.
     pub fn shift(mut self, by: u64) -> Self {
-        self.offset = self.offset.map(|o| o + by);
+        self.0.offset = self.0.offset.map(|o| o + by);
         self
     }
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
     /// The byte offset of the opcode that failed, from the start of the input.
     pub fn offset(&self) -> Option<u64> {
-        self.offset
+        self.0.offset
     }
     /// The opcode byte that failed, when the failure was inside an opcode.
     pub fn opcode(&self) -> Option<u8> {
-        self.opcode
+        self.0.opcode
     }
     /// True when the input ended cleanly before a new pickle started.
     pub fn is_eof(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Eof)
+        matches!(self.0.kind, ErrorKind::Eof)
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.offset, self.opcode) {
+        match (self.0.offset, self.0.opcode) {
             (Some(off), Some(op)) => match crate::opcode::name(op) {
-                Some(name) => write!(f, "at byte {off} (opcode {name}): {}", self.kind),
-                None => write!(f, "at byte {off}: {}", self.kind),
+                Some(name) => write!(f, "at byte {off} (opcode {name}): {}", self.0.kind),
+                None => write!(f, "at byte {off}: {}", self.0.kind),
             },
-            (Some(off), None) => write!(f, "at byte {off}: {}", self.kind),
-            _ => write!(f, "{}", self.kind),
+            (Some(off), None) => write!(f, "at byte {off}: {}", self.0.kind),
+            _ => write!(f, "{}", self.0.kind),
         }
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &*self.kind {
+        match &self.0.kind {
             ErrorKind::Io(e) => Some(e),
             _ => None,
         }

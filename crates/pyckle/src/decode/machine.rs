@@ -5,7 +5,7 @@
 
 use super::{compat, EncodingErrors, Limits, StringEncoding, Unpickler};
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::{Buffer, Dict, Global, Graph, KeyError, KeyWork, Object, PyStr, Record, RecordKind, Set, Value};
+use crate::graph::{Buffer, Dict, Global, Graph, KeyError, KeyWork, ObjId, Object, PyStr, Record, RecordKind, Set, Value};
 use crate::literal::{self, IntLit};
 use crate::opcode::op;
 use crate::read::Read;
@@ -37,16 +37,27 @@ fn malformed(msg: impl Into<String>) -> Error {
 /// them), a map for sparse keys, so a huge key allocates nothing.
 #[derive(Default)]
 struct Memo {
-    dense: Vec<Option<Value>>,
+    /// `MISSING` marks keys never PUT.
+    dense: Vec<Value>,
     sparse: HashMap<u64, Value>,
     len: usize,
+}
+
+/// An id no object has (the arena stops short of `u32::MAX` objects): the
+/// mark of an empty memo slot. A plain `Value` rather than an
+/// `Option<Value>` keeps the hot GET path to simple word moves.
+const MISSING: Value = Value::Obj(ObjId(u32::MAX));
+
+fn is_missing(v: Value) -> bool {
+    matches!(v, Value::Obj(ObjId(u32::MAX)))
 }
 
 impl Memo {
     #[inline]
     fn get(&self, key: u64) -> Option<Value> {
         match self.dense.get(key as usize) {
-            Some(v) => *v,
+            Some(&v) if !is_missing(v) => Some(v),
+            Some(_) => None,
             None => self.sparse.get(&key).copied(),
         }
     }
@@ -55,13 +66,13 @@ impl Memo {
     fn put(&mut self, key: u64, value: Value) -> bool {
         let new = if key == self.dense.len() as u64 {
             // The common case: MEMOIZE, or PUTs numbered in order.
-            self.dense.push(Some(value));
+            self.dense.push(value);
             true
         } else if (key as usize) < self.dense.len() {
-            self.dense[key as usize].replace(value).is_none()
+            is_missing(std::mem::replace(&mut self.dense[key as usize], value))
         } else if key <= self.dense.len() as u64 + 1024 {
-            self.dense.resize(key as usize + 1, None);
-            self.dense[key as usize] = Some(value);
+            self.dense.resize(key as usize + 1, MISSING);
+            self.dense[key as usize] = value;
             true
         } else {
             self.sparse.insert(key, value).is_none()
@@ -107,7 +118,6 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
 
     /// Runs the pickle to its STOP and returns the graph.
     pub(super) fn run(mut self) -> Result<Graph<'a>> {
-        let start = self.input.offset();
         let mut first = true;
         loop {
             let pos = self.input.offset();
@@ -126,10 +136,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
             }
             match self.step(code) {
                 Ok(true) => {}
-                Ok(false) => {
-                    let _ = start;
-                    return Ok(self.graph);
-                }
+                Ok(false) => return Ok(self.graph),
                 Err(e) => return Err(e.with_position(pos, Some(code))),
             }
         }

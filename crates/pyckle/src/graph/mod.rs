@@ -28,7 +28,13 @@ impl ObjId {
 }
 
 /// A value: a scalar held inline, or a reference to an object of the graph.
+///
+/// `repr(u64)`: a word of tag, a word of payload, no padding, so copying a
+/// `Value` is two word moves. With padding between tag and payload the
+/// compiler copied those bytes too, in overlapping pieces that stalled
+/// store forwarding on every memo GET.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(u64)]
 pub enum Value {
     None,
     Bool(bool),
@@ -284,3 +290,7 @@ impl<'a> Graph<'a> {
         Graph { objects, root: self.root, protocol: self.protocol, hasher: self.hasher }
     }
 }
+
+// The hot path relies on these sizes: 16 bytes a value, also as an option.
+const _: () = assert!(std::mem::size_of::<Value>() == 16);
+const _: () = assert!(std::mem::size_of::<Option<Value>>() == 16);
