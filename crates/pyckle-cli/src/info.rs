@@ -1,8 +1,8 @@
 //! `pyckle info`: a summary of every pickle in FILE.
 
-use crate::{display_name, each_pickle, read_input, DecodeArgs, Failure};
+use crate::{display_name, each_pickle, read_input, with_stdout, DecodeArgs, Failure};
 use clap::Args;
-use std::io::{self, Write};
+use std::io::Write;
 
 #[derive(Args, Debug)]
 pub struct InfoArgs {
@@ -15,15 +15,12 @@ pub struct InfoArgs {
 pub fn run(args: &InfoArgs) -> Result<(), Failure> {
     let data = read_input(&args.file)?;
     let name = display_name(&args.file);
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let result = write_all(args, name, &data, &mut out);
-    let flushed = out.flush().map_err(Failure::output);
-    result.and(flushed)
+    with_stdout(|out| write_all(args, name, &data, out))
 }
 
 /// One summary per pickle; when the file holds several, each gets a
 /// header with its number and offset, and a blank line separates them.
-fn write_all(args: &InfoArgs, name: &str, data: &[u8], out: &mut impl Write) -> Result<(), Failure> {
+fn write_all(args: &InfoArgs, name: &str, data: &[u8], out: &mut dyn Write) -> Result<(), Failure> {
     let mut unpickler = pyckle::Unpickler::new(args.decode.options());
     each_pickle(data, |rest, base, index| {
         let (info, used) =

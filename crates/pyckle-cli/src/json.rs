@@ -1,8 +1,8 @@
 //! `pyckle json`: every pickle of FILE as JSON, one document per line.
 
-use crate::{display_name, each_pickle, read_input, DecodeArgs, Failure};
+use crate::{display_name, each_pickle, read_input, with_stdout, DecodeArgs, Failure};
 use clap::Args;
-use std::io::{self, Write};
+use std::io::Write;
 
 #[derive(Args, Debug)]
 pub struct JsonArgs {
@@ -21,15 +21,11 @@ pub struct JsonArgs {
 pub fn run(args: &JsonArgs) -> Result<(), Failure> {
     let data = read_input(&args.file)?;
     let name = display_name(&args.file);
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let result = write_all(args, name, &data, &mut out);
-    // What was written before a failure must come out before its message.
-    let flushed = out.flush().map_err(Failure::output);
-    result.and(flushed)
+    with_stdout(|out| write_all(args, name, &data, out))
 }
 
 /// Decodes the pickles of `data` back to back, writing each as it is decoded.
-fn write_all(args: &JsonArgs, name: &str, data: &[u8], out: &mut impl Write) -> Result<(), Failure> {
+fn write_all(args: &JsonArgs, name: &str, data: &[u8], out: &mut dyn Write) -> Result<(), Failure> {
     let mut unpickler = pyckle::Unpickler::new(args.decode.options());
     let mut doc = String::new();
     each_pickle(data, |rest, base, _| {

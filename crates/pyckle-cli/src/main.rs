@@ -15,7 +15,7 @@ mod info;
 mod json;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -119,6 +119,15 @@ impl Failure {
     pub fn decode(name: &str, e: pyckle::Error, base: u64) -> Self {
         Failure::file(name, e.shift(base))
     }
+}
+
+/// Runs `write` with a buffered standard output, then flushes it: what was
+/// written before a failure comes out before the failure's message.
+pub fn with_stdout(write: impl FnOnce(&mut dyn Write) -> Result<(), Failure>) -> Result<(), Failure> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let result = write(&mut out);
+    let flushed = out.flush().map_err(Failure::output);
+    result.and(flushed)
 }
 
 /// Runs `step` on each pickle of `data`, back to back, until the end
