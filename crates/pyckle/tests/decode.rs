@@ -235,6 +235,10 @@ fn errors_name_offset_and_opcode() {
     assert_eq!(e.offset(), Some(2));
     let e = err_kind(b"\x80\x02X\xff\xff\xff\x7fabc");
     assert!(matches!(e.kind(), ErrorKind::Truncated(_)), "{e}");
+    let e = err_kind(b"(g-1\n.");
+    assert!(e.to_string().contains("negative memo key"), "{e}");
+    let e = err_kind(b"(K\x01p-1\n.");
+    assert!(e.to_string().contains("negative PUT"), "{e}");
     let e = err_kind(b"");
     assert!(e.is_eof());
     let e = err_kind(b"\x80\x02N");

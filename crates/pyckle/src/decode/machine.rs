@@ -862,7 +862,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 let key = self.text_memo_key("GET")?;
                 let v = match key {
                     Some(k) => self.memo_get(k)?,
-                    None => return Err(Error::new(ErrorKind::MemoMissing(u64::MAX))),
+                    None => return Err(invalid("GET of a negative memo key")),
                 };
                 self.push(v)?;
             }
