@@ -23,8 +23,7 @@ pub fn run(args: &InfoArgs) -> Result<(), Failure> {
 fn write_all(args: &InfoArgs, name: &str, data: &[u8], out: &mut dyn Write) -> Result<(), Failure> {
     let mut unpickler = pyckle::Unpickler::new(args.decode.options());
     each_pickle(data, |rest, base, index| {
-        let (info, used) =
-            pyckle::info::info_with(&mut unpickler, rest).map_err(|e| Failure::decode(name, e, base))?;
+        let (info, used) = pyckle::info::info_with(&mut unpickler, rest).map_err(|e| Failure::decode(name, e, base))?;
         let mut text = String::new();
         if index > 0 {
             text.push('\n');

@@ -60,12 +60,7 @@ fn inputs(root: &Path, dir: &Path) -> Vec<PathBuf> {
     };
     if stale {
         eprintln!("writing the inputs: python3 bench/make_inputs.py {}", dir.display());
-        let ok = Command::new("python3")
-            .arg(&script)
-            .arg(dir)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
+        let ok = Command::new("python3").arg(&script).arg(dir).status().map(|s| s.success()).unwrap_or(false);
         if !ok {
             eprintln!("could not run python3 bench/make_inputs.py; using what {} holds", dir.display());
         }
@@ -135,11 +130,11 @@ fn ms(d: Duration) -> f64 {
 fn main() {
     // `cargo bench` passes `--bench`; any other argument filters by file name.
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let budget = Duration::from_secs_f64(
-        std::env::var("PYCKLE_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0),
-    );
+    let budget =
+        Duration::from_secs_f64(std::env::var("PYCKLE_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0));
     let root = workspace_root();
-    let dir = std::env::var_os("PYCKLE_BENCH_DATA").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench-data"));
+    let dir =
+        std::env::var_os("PYCKLE_BENCH_DATA").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench-data"));
     let files: Vec<PathBuf> = inputs(&root, &dir)
         .into_iter()
         .filter(|p| filter.is_empty() || filter.iter().any(|f| p.to_string_lossy().contains(f.as_str())))
@@ -170,7 +165,10 @@ fn main() {
         Some((v, _)) => println!("python3: CPython {v}, pickle.loads with the cyclic GC off while timed"),
         None => println!("python3: not available; pyckle's numbers only"),
     }
-    println!("times are medians of >= 5 runs (~{:.1} s per cell), each including freeing the result", budget.as_secs_f64());
+    println!(
+        "times are medians of >= 5 runs (~{:.1} s per cell), each including freeing the result",
+        budget.as_secs_f64()
+    );
     println!();
     println!(
         "| {:<17} | {:>9} | {:>10} | {:>10} | {:>11} | {:>8} | {:>8} |",
@@ -195,7 +193,13 @@ fn main() {
         };
         println!(
             "| {:<17} | {:>9} | {:>10.3} | {:>10.3} | {:>11} | {:>8} | {:>8} |",
-            name, size, ms(slice.median), ms(reader.median), cp_ms, ratio, ratio_rd
+            name,
+            size,
+            ms(slice.median),
+            ms(reader.median),
+            cp_ms,
+            ratio,
+            ratio_rd
         );
     }
     println!();

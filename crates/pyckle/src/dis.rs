@@ -227,12 +227,8 @@ impl<'a> Disassembler<'a> {
             }
             w.write(&format!("{start:5}: "))?;
 
-            let mut line = format!(
-                "{:<4} {}{}",
-                code_repr(code),
-                self.indentchunk.repeat(self.markstack.len()),
-                info.name
-            );
+            let mut line =
+                format!("{:<4} {}{}", code_repr(code), self.indentchunk.repeat(self.markstack.len()), info.name);
             self.maxproto = self.maxproto.max(i32::from(info.proto));
             let before = info.stack_before;
             let mut numtopop = before.len();
@@ -260,10 +256,7 @@ impl<'a> Disassembler<'a> {
             // Check for correct memo usage.
             let mut pushes_memo_value = false;
             match code {
-                opcode::op::PUT
-                | opcode::op::BINPUT
-                | opcode::op::LONG_BINPUT
-                | opcode::op::MEMOIZE => {
+                opcode::op::PUT | opcode::op::BINPUT | opcode::op::LONG_BINPUT | opcode::op::MEMOIZE => {
                     let key = if code == opcode::op::MEMOIZE {
                         let idx = self.memo.len();
                         markmsg = Some(format!("(as {idx})"));
@@ -274,16 +267,11 @@ impl<'a> Disassembler<'a> {
                             .ok_or_else(|| err(ErrorKind::Invalid("bad memo key".into())))?
                     };
                     if self.memo.contains(&key) {
-                        error = Some(ErrorKind::Invalid(format!(
-                            "memo key {} already defined",
-                            memo_key_text(&key)
-                        )));
+                        error = Some(ErrorKind::Invalid(format!("memo key {} already defined", memo_key_text(&key))));
                     } else if self.stack.is_empty() {
                         error = Some(ErrorKind::StackUnderflow);
                     } else if self.stack.last() == Some(&true) {
-                        error = Some(ErrorKind::Invalid(
-                            "can't store markobject in the memo".into(),
-                        ));
+                        error = Some(ErrorKind::Invalid("can't store markobject in the memo".into()));
                     } else {
                         self.memo.insert(key);
                     }
@@ -378,19 +366,12 @@ impl<'a> Disassembler<'a> {
         let code = match self.data.get(start) {
             Some(&c) => c,
             None => {
-                return Err(Error::at(
-                    ErrorKind::Truncated("pickle exhausted before seeing STOP"),
-                    start as u64,
-                    None,
-                ))
+                return Err(Error::at(ErrorKind::Truncated("pickle exhausted before seeing STOP"), start as u64, None))
             }
         };
-        let info = opcode::info(code)
-            .ok_or_else(|| Error::at(ErrorKind::UnknownOpcode(code), start as u64, None))?;
+        let info = opcode::info(code).ok_or_else(|| Error::at(ErrorKind::UnknownOpcode(code), start as u64, None))?;
         self.pos += 1;
-        let arg = self
-            .read_arg(info.arg)
-            .map_err(|kind| Error::at(kind, start as u64, Some(code)))?;
+        let arg = self.read_arg(info.arg).map_err(|kind| Error::at(kind, start as u64, Some(code)))?;
         Ok((info, arg))
     }
 
@@ -610,7 +591,8 @@ fn trim_py_space(s: &[u8]) -> &[u8] {
 /// `int(bytes)`: base 10, surrounding whitespace, optional sign, single
 /// underscores between digits, at most 4300 digits.
 fn py_int(s: &[u8]) -> std::result::Result<BigInt, ErrorKind> {
-    let bad = || ErrorKind::MalformedLiteral(format!("invalid literal for int() with base 10: {}", pyrepr::repr_bytes(s)));
+    let bad =
+        || ErrorKind::MalformedLiteral(format!("invalid literal for int() with base 10: {}", pyrepr::repr_bytes(s)));
     let t = trim_py_space(s);
     let (negative, body) = match t.first() {
         Some(b'-') => (true, &t[1..]),
@@ -774,12 +756,7 @@ fn escape_decode(s: &[u8]) -> std::result::Result<Vec<u8>, ErrorKind> {
                         out.push((h * 16 + l) as u8);
                         i += 2;
                     }
-                    _ => {
-                        return Err(ErrorKind::MalformedLiteral(format!(
-                            "invalid \\x escape at position {}",
-                            i - 2
-                        )))
-                    }
+                    _ => return Err(ErrorKind::MalformedLiteral(format!("invalid \\x escape at position {}", i - 2))),
                 }
             }
             _ => {

@@ -33,6 +33,6 @@ pub mod opcode;
 pub mod pyrepr;
 pub mod read;
 
-pub use decode::{loads, load, DecodeOptions, Limits, Unpickler, StringEncoding, EncodingErrors};
+pub use decode::{load, loads, DecodeOptions, EncodingErrors, Limits, StringEncoding, Unpickler};
 pub use error::{Error, ErrorKind, Result};
-pub use graph::{Graph, Object, ObjId, Value, PyStr, Record, RecordKind, Global};
+pub use graph::{Global, Graph, ObjId, Object, PyStr, Record, RecordKind, Value};

@@ -51,10 +51,7 @@ fn strtol0(s: &[u8]) -> Option<(i64, usize)> {
     }
     let mut base = 10u32;
     if i < s.len() && s[i] == b'0' {
-        if i + 2 < s.len()
-            && (s[i + 1] == b'x' || s[i + 1] == b'X')
-            && (s[i + 2] as char).is_ascii_hexdigit()
-        {
+        if i + 2 < s.len() && (s[i + 1] == b'x' || s[i + 1] == b'X') && (s[i + 2] as char).is_ascii_hexdigit() {
             base = 16;
             i += 2;
         } else {
@@ -179,9 +176,7 @@ pub fn parse_int_line(line: &[u8]) -> Result<IntLit, String> {
             return Ok(IntLit::Small(x));
         }
     }
-    parse_python_int(line, 0)
-        .map(IntLit::from_bigint)
-        .map_err(|_| "could not convert string to int".to_string())
+    parse_python_int(line, 0).map(IntLit::from_bigint).map_err(|_| "could not convert string to int".to_string())
 }
 
 /// The LONG opcode (`load_long`): Python's `int()` in base 0, after
@@ -391,10 +386,9 @@ pub fn check_utf8_surrogatepass(s: &[u8]) -> Result<bool, String> {
     }
     match crate::pyrepr::check_generalized_utf8(s) {
         Ok(()) => Ok(false),
-        Err(i) => Err(format!(
-            "'utf-8' codec can't decode byte 0x{:02x} in position {i}",
-            s.get(i).copied().unwrap_or(0)
-        )),
+        Err(i) => {
+            Err(format!("'utf-8' codec can't decode byte 0x{:02x} in position {i}", s.get(i).copied().unwrap_or(0)))
+        }
     }
 }
 
@@ -410,10 +404,7 @@ mod tests {
         assert_eq!(parse_int_line(b"-17"), Ok(IntLit::Small(-17)));
         assert_eq!(parse_int_line(b"010"), Ok(IntLit::Small(8)));
         assert_eq!(parse_int_line(b"0x1f"), Ok(IntLit::Small(31)));
-        assert_eq!(
-            parse_int_line(b"18446744073709551616"),
-            Ok(IntLit::Big("18446744073709551616".parse().unwrap()))
-        );
+        assert_eq!(parse_int_line(b"18446744073709551616"), Ok(IntLit::Big("18446744073709551616".parse().unwrap())));
         assert!(parse_int_line(b"").is_err());
         assert!(parse_int_line(b"12x").is_err());
         assert!(parse_int_line(b"abc").is_err());

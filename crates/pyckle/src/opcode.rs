@@ -935,9 +935,13 @@ mod tests {
     #[test]
     fn op_constants_match_table() {
         let pairs: &[(u8, &str)] = &[
-            (op::MARK, "MARK"), (op::STOP, "STOP"), (op::FRAME, "FRAME"),
-            (op::MEMOIZE, "MEMOIZE"), (op::STACK_GLOBAL, "STACK_GLOBAL"),
-            (op::NEXT_BUFFER, "NEXT_BUFFER"), (op::BINFLOAT, "BINFLOAT"),
+            (op::MARK, "MARK"),
+            (op::STOP, "STOP"),
+            (op::FRAME, "FRAME"),
+            (op::MEMOIZE, "MEMOIZE"),
+            (op::STACK_GLOBAL, "STACK_GLOBAL"),
+            (op::NEXT_BUFFER, "NEXT_BUFFER"),
+            (op::BINFLOAT, "BINFLOAT"),
         ];
         for (c, n) in pairs {
             assert_eq!(name(*c), Some(*n));

@@ -262,10 +262,7 @@ pub fn repr_float(f: f64) -> String {
     // to even, which is the correctly rounded string of that length (Rust's
     // `{:.*e}` rounds exactly, half to even) whenever that one round-trips.
     let shortest = format!("{:e}", f.abs());
-    let ndigits_short = shortest
-        .split('e')
-        .next()
-        .map_or(1, |m| m.bytes().filter(u8::is_ascii_digit).count());
+    let ndigits_short = shortest.split('e').next().map_or(1, |m| m.bytes().filter(u8::is_ascii_digit).count());
     let nearest = format!("{:.*e}", ndigits_short.saturating_sub(1), f.abs());
     let sci = if nearest.parse::<f64>().ok() == Some(f.abs()) { nearest } else { shortest };
     let (mantissa, exp) = match sci.split_once('e') {
@@ -353,14 +350,31 @@ mod tests {
     #[allow(clippy::excessive_precision)]
     fn float_repr() {
         let cases: &[(f64, &str)] = &[
-            (1.0, "1.0"), (1e16, "1e+16"), (1e-5, "1e-05"), (0.0001, "0.0001"),
-            (-0.0, "-0.0"), (0.0, "0.0"), (f64::INFINITY, "inf"), (f64::NEG_INFINITY, "-inf"),
-            (f64::NAN, "nan"), (-f64::NAN, "nan"), (1.5e300, "1.5e+300"), (5e-324, "5e-324"),
-            (1e15, "1000000000000000.0"), (123456789012345680.0, "1.2345678901234568e+17"),
-            (0.1, "0.1"), (-1.25, "-1.25"), (1.7976931348623157e308, "1.7976931348623157e+308"),
-            (9999999999999998.0, "9999999999999998.0"), (0.00012345, "0.00012345"),
-            (1.2345e-5, "1.2345e-05"), (100.0, "100.0"), (123.456, "123.456"), (1e100, "1e+100"),
-            (991263999015904.25, "991263999015904.2"), (193641170385501.125, "193641170385501.12"),
+            (1.0, "1.0"),
+            (1e16, "1e+16"),
+            (1e-5, "1e-05"),
+            (0.0001, "0.0001"),
+            (-0.0, "-0.0"),
+            (0.0, "0.0"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (f64::NAN, "nan"),
+            (-f64::NAN, "nan"),
+            (1.5e300, "1.5e+300"),
+            (5e-324, "5e-324"),
+            (1e15, "1000000000000000.0"),
+            (123456789012345680.0, "1.2345678901234568e+17"),
+            (0.1, "0.1"),
+            (-1.25, "-1.25"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (9999999999999998.0, "9999999999999998.0"),
+            (0.00012345, "0.00012345"),
+            (1.2345e-5, "1.2345e-05"),
+            (100.0, "100.0"),
+            (123.456, "123.456"),
+            (1e100, "1e+100"),
+            (991263999015904.25, "991263999015904.2"),
+            (193641170385501.125, "193641170385501.12"),
         ];
         for (f, want) in cases {
             assert_eq!(repr_float(*f), *want, "{f:?}");

@@ -44,10 +44,7 @@ fn python_key_equality() {
     assert_eq!(loads_canon(data), r#"{"dict": [[1, "c"]]}"#);
     // 'a' and b'a' are different keys; (1, 2) and (1.0, 2) are the same.
     let data = b"\x80\x03}(X\x01\x00\x00\x00aK\x01C\x01aK\x02K\x01K\x02\x86K\x03G?\xf0\x00\x00\x00\x00\x00\x00K\x02\x86K\x04u.";
-    assert_eq!(
-        loads_canon(data),
-        r#"{"dict": [["a", 1], [{"bytes": "61"}, 2], [{"tuple": [1, 2]}, 4]]}"#
-    );
+    assert_eq!(loads_canon(data), r#"{"dict": [["a", 1], [{"bytes": "61"}, 2], [{"tuple": [1, 2]}, 4]]}"#);
     // Big ints equal to floats: 2**64 and 2.0**64.
     let data = b"\x80\x02}(\x8a\t\x00\x00\x00\x00\x00\x00\x00\x00\x01K\x01GC\xf0\x00\x00\x00\x00\x00\x00K\x02u.";
     assert_eq!(loads_canon(data), r#"{"dict": [[18446744073709551616, 2]]}"#);
@@ -165,7 +162,8 @@ fn int_opcodes() {
 #[test]
 fn records_keep_what_the_pickle_said() {
     // copyreg._reconstructor(Foo, object, None) + BUILD {'x': 1}, protocol 0
-    let data = b"ccopy_reg\n_reconstructor\np0\n(cmod\nFoo\np1\nc__builtin__\nobject\np2\nNtp3\nRp4\n(dp5\nVx\np6\nI1\nsb.";
+    let data =
+        b"ccopy_reg\n_reconstructor\np0\n(cmod\nFoo\np1\nc__builtin__\nobject\np2\nNtp3\nRp4\n(dp5\nVx\np6\nI1\nsb.";
     assert_eq!(
         loads_canon(data),
         r#"{"reduce": {"global": ["copyreg", "_reconstructor"]}, "args": [{"global": ["mod", "Foo"]}, {"global": ["builtins", "object"]}, null], "state": {"dict": [["x", 1]]}}"#

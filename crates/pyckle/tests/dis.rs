@@ -143,10 +143,8 @@ fn bad_fixtures_do_not_panic() {
 /// arbitrary bytes): the disassembler must never panic.
 #[test]
 fn random_inputs_do_not_panic() {
-    let alphabet: Vec<u8> = (0u8..=255)
-        .filter(|&b| pyckle::opcode::info(b).is_some())
-        .chain(*b"0123456789\n'\"\\_-+. LuUx")
-        .collect();
+    let alphabet: Vec<u8> =
+        (0u8..=255).filter(|&b| pyckle::opcode::info(b).is_some()).chain(*b"0123456789\n'\"\\_-+. LuUx").collect();
     let mut state: u64 = 0x1234_5678_9ABC_DEF1;
     let mut next = move || {
         state ^= state << 13;
@@ -159,7 +157,11 @@ fn random_inputs_do_not_panic() {
         let data: Vec<u8> = (0..len)
             .map(|_| {
                 let r = next();
-                if r % 5 == 0 { (r >> 8) as u8 } else { alphabet[(r >> 8) as usize % alphabet.len()] }
+                if r % 5 == 0 {
+                    (r >> 8) as u8
+                } else {
+                    alphabet[(r >> 8) as usize % alphabet.len()]
+                }
             })
             .collect();
         for annotate in [0, 30] {

@@ -21,9 +21,7 @@ fn python3() -> Option<String> {
 }
 
 fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
 }
 
 /// Runs the generator and returns its cases.
@@ -34,13 +32,7 @@ fn generate(count: usize, seed: u64) -> Option<Vec<serde_json::Value>> {
     let script: PathBuf = dir.join(format!("pyckle-dis-gen-{tag}.py"));
     std::fs::write(&script, GENERATOR).unwrap();
     let out = dir.join(format!("pyckle-dis-cases-{tag}.json"));
-    let status = Command::new(py)
-        .arg(&script)
-        .arg(&out)
-        .arg(count.to_string())
-        .arg(seed.to_string())
-        .status()
-        .ok()?;
+    let status = Command::new(py).arg(&script).arg(&out).arg(count.to_string()).arg(seed.to_string()).status().ok()?;
     assert!(status.success(), "dis_gen.py failed");
     let text = std::fs::read_to_string(&out).unwrap();
     let _ = std::fs::remove_file(&out);

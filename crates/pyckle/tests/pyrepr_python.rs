@@ -72,7 +72,10 @@ fn cases() -> Vec<Case> {
     }
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     // Random strings mixing quotes, backslashes, controls and all planes.
-    let specials: &[u32] = &[0x27, 0x22, 0x5C, 0x0A, 0x0D, 0x09, 0x00, 0x7F, 0x80, 0xA0, 0xAD, 0xD800, 0xDFFF, 0x2028, 0xFEFF, 0x1F600, 0xE0001, 0x10FFFF, 0x20];
+    let specials: &[u32] = &[
+        0x27, 0x22, 0x5C, 0x0A, 0x0D, 0x09, 0x00, 0x7F, 0x80, 0xA0, 0xAD, 0xD800, 0xDFFF, 0x2028, 0xFEFF, 0x1F600,
+        0xE0001, 0x10FFFF, 0x20,
+    ];
     for _ in 0..5000 {
         let n = rng.below(12);
         let mut s = Vec::new();
@@ -98,9 +101,32 @@ fn cases() -> Vec<Case> {
         cases.push(if i % 3 == 0 { Case::ByteArray(b) } else { Case::Bytes(b) });
     }
     let edges = [
-        0.0, -0.0, 1.0, -1.0, 0.1, 1e16, 1e15, 9999999999999998.0, 1e-4, 1e-5, 0.00012345, 5e-324,
-        2.2250738585072014e-308, 1.7976931348623157e308, f64::INFINITY, f64::NEG_INFINITY, f64::NAN,
-        123456789012345678.0, 1.5e300, 0.3, 2.0 / 3.0, 1e22, 1e23, 1e-7, 100.0, 12345.678,
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.1,
+        1e16,
+        1e15,
+        9999999999999998.0,
+        1e-4,
+        1e-5,
+        0.00012345,
+        5e-324,
+        2.2250738585072014e-308,
+        1.7976931348623157e308,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        123456789012345678.0,
+        1.5e300,
+        0.3,
+        2.0 / 3.0,
+        1e22,
+        1e23,
+        1e-7,
+        100.0,
+        12345.678,
     ];
     cases.extend(edges.iter().map(|&f| Case::Float(f)));
     for i in 0..20000 {
@@ -168,5 +194,11 @@ fn repr_matches_python() {
             failures.push(format!("case {i}: python {t:?}\n          pyckle {o:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} differ:\n{}", failures.len(), ours.len(), failures[..failures.len().min(20)].join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ:\n{}",
+        failures.len(),
+        ours.len(),
+        failures[..failures.len().min(20)].join("\n")
+    );
 }

@@ -5,7 +5,9 @@
 
 use super::{compat, EncodingErrors, Limits, StringEncoding, Unpickler};
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::{Buffer, Dict, Global, Graph, KeyError, KeyWork, ObjId, Object, PyStr, Record, RecordKind, Set, Value};
+use crate::graph::{
+    Buffer, Dict, Global, Graph, KeyError, KeyWork, ObjId, Object, PyStr, Record, RecordKind, Set, Value,
+};
 use crate::literal::{self, IntLit};
 use crate::opcode::op;
 use crate::read::Read;
@@ -124,9 +126,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
             let code = match self.input.next_byte() {
                 Ok(Some(c)) => c,
                 Ok(None) if first => return Err(Error::at(ErrorKind::Eof, pos, None)),
-                Ok(None) => {
-                    return Err(Error::at(ErrorKind::Truncated("the input ended before STOP"), pos, None))
-                }
+                Ok(None) => return Err(Error::at(ErrorKind::Truncated("the input ended before STOP"), pos, None)),
                 Err(e) => return Err(e.with_position(pos, None)),
             };
             if first {
@@ -310,8 +310,7 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
 
     fn utf8_line(&mut self, what: &str) -> Result<String> {
         let line = self.line()?;
-        String::from_utf8(line.into_owned())
-            .map_err(|_| Error::new(ErrorKind::BadText(format!("{what} is not UTF-8"))))
+        String::from_utf8(line.into_owned()).map_err(|_| Error::new(ErrorKind::BadText(format!("{what} is not UTF-8"))))
     }
 
     fn persistent(&mut self, pid: Value) -> Result<Value> {
@@ -468,7 +467,9 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
     /// NEWOBJ, NEWOBJ_EX, INST and OBJ take a class.
     fn check_class(&self, cls: Value, opcode: &str) -> Result<()> {
         match self.graph.object(cls) {
-            Some(Object::Global(g)) if g.module == "builtins" && BUILTIN_FUNCTIONS.binary_search(&g.name.as_str()).is_ok() => {
+            Some(Object::Global(g))
+                if g.module == "builtins" && BUILTIN_FUNCTIONS.binary_search(&g.name.as_str()).is_ok() =>
+            {
                 Err(invalid(format!("{opcode} class argument isn't a type object: builtins.{} is a function", g.name)))
             }
             Some(Object::Global(_)) | Some(Object::Record(_)) | Some(Object::PersistentId(_)) => Ok(()),
@@ -1001,7 +1002,8 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 let data = self.u.buffers.pop_front().ok_or_else(|| Error::new(ErrorKind::NoBuffer))?;
                 let index = self.u.buffers_used;
                 self.u.buffers_used += 1;
-                let v = self.add(Object::Buffer(Box::new(Buffer { index, readonly: false, data: Cow::Owned(data) })))?;
+                let v =
+                    self.add(Object::Buffer(Box::new(Buffer { index, readonly: false, data: Cow::Owned(data) })))?;
                 self.push(v)?;
             }
             op::READONLY_BUFFER => {
@@ -1019,11 +1021,57 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
 /// The callables of `builtins` that are not classes (Python 3.11), sorted:
 /// NEWOBJ of one of them is refused, as CPython refuses it.
 const BUILTIN_FUNCTIONS: &[&str] = &[
-    "__build_class__", "__import__", "abs", "aiter", "all", "anext", "any", "ascii", "bin", "breakpoint",
-    "callable", "chr", "compile", "copyright", "credits", "delattr", "dir", "divmod", "eval", "exec", "exit",
-    "format", "getattr", "globals", "hasattr", "hash", "help", "hex", "id", "input", "isinstance",
-    "issubclass", "iter", "len", "license", "locals", "max", "min", "next", "oct", "open", "ord", "pow",
-    "print", "quit", "repr", "round", "setattr", "sorted", "sum", "vars",
+    "__build_class__",
+    "__import__",
+    "abs",
+    "aiter",
+    "all",
+    "anext",
+    "any",
+    "ascii",
+    "bin",
+    "breakpoint",
+    "callable",
+    "chr",
+    "compile",
+    "copyright",
+    "credits",
+    "delattr",
+    "dir",
+    "divmod",
+    "eval",
+    "exec",
+    "exit",
+    "format",
+    "getattr",
+    "globals",
+    "hasattr",
+    "hash",
+    "help",
+    "hex",
+    "id",
+    "input",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "license",
+    "locals",
+    "max",
+    "min",
+    "next",
+    "oct",
+    "open",
+    "ord",
+    "pow",
+    "print",
+    "quit",
+    "repr",
+    "round",
+    "setattr",
+    "sorted",
+    "sum",
+    "vars",
 ];
 
 fn scalar_type(v: Value) -> &'static str {

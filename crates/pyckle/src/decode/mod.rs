@@ -59,7 +59,13 @@ pub struct Limits {
 impl Default for Limits {
     /// Generous: any pickle CPython writes on a large machine decodes.
     fn default() -> Self {
-        Limits { max_depth: 10_000_000, max_memo: 100_000_000, max_alloc: 16 << 30, max_line: 1 << 30, max_key_work: 1_000_000_000 }
+        Limits {
+            max_depth: 10_000_000,
+            max_memo: 100_000_000,
+            max_alloc: 16 << 30,
+            max_line: 1 << 30,
+            max_key_work: 1_000_000_000,
+        }
     }
 }
 
@@ -154,9 +160,7 @@ impl<'h> Unpickler<'h> {
         let mut consumed = base;
         while !data.is_empty() {
             let mut input = SliceRead::new(data);
-            let g = machine::Machine::new(self, &mut input)
-                .run()
-                .map_err(|e| e.shift(consumed))?;
+            let g = machine::Machine::new(self, &mut input).run().map_err(|e| e.shift(consumed))?;
             consumed += crate::read::Read::offset(&input);
             data = input.rest();
             out.push(g);

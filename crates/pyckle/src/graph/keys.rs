@@ -72,7 +72,9 @@ impl std::fmt::Display for KeyError {
         match self {
             KeyError::Unhashable(t) => write!(f, "unhashable type: '{t}'"),
             KeyError::TooDeep => write!(f, "key nested deeper than {MAX_KEY_DEPTH} levels"),
-            KeyError::TooMuchWork => write!(f, "dict and set keys took more work to hash and compare than the limit allows"),
+            KeyError::TooMuchWork => {
+                write!(f, "dict and set keys took more work to hash and compare than the limit allows")
+            }
         }
     }
 }
@@ -203,7 +205,13 @@ impl Dict {
         self.insert_within(graph, key, value, &KeyWork::new(WORK_PER_CALL)).map_err(|e| e.to_string())
     }
 
-    pub(crate) fn insert_within(&mut self, graph: &Graph, key: Value, value: Value, work: &KeyWork) -> Result<(), KeyError> {
+    pub(crate) fn insert_within(
+        &mut self,
+        graph: &Graph,
+        key: Value,
+        value: Value,
+        work: &KeyWork,
+    ) -> Result<(), KeyError> {
         let flat = is_flat(graph, key);
         let hash = graph.key_hash_if_needed(key, flat, self.index.scans(self.entries.len()), work)?;
         let entries = &self.entries;
@@ -351,9 +359,9 @@ impl Graph<'_> {
             return self.hash_key_within(v, work).map(Some);
         }
         match self.object(v) {
-            Some(o @ (Object::List(_) | Object::Dict(_) | Object::Set(_) | Object::ByteArray(_) | Object::Buffer(_))) => {
-                Err(KeyError::Unhashable(o.type_name()))
-            }
+            Some(
+                o @ (Object::List(_) | Object::Dict(_) | Object::Set(_) | Object::ByteArray(_) | Object::Buffer(_)),
+            ) => Err(KeyError::Unhashable(o.type_name())),
             None if v.obj().is_some() => Err(KeyError::Unhashable("invalid reference")),
             _ => Ok(None),
         }
@@ -561,4 +569,3 @@ fn num_eq(a: Num<'_>, b: Num<'_>) -> bool {
         }
     }
 }
-

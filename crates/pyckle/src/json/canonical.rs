@@ -35,8 +35,7 @@ fn parts(graph: &Graph, r: &Record) -> Parts {
     let args: Vec<Node> = graph.as_tuple(r.args).unwrap_or(&[]).iter().map(|&v| Node::V(v)).collect();
     // Re-reduced by `object.__reduce_ex__`, an instance with an empty
     // `__dict__` has no state: canonical.py leaves out what BUILD set to `{}`.
-    let default_reduce = r.is_new()
-        || graph.as_global(r.callable).is_some_and(|g| g.is("copyreg", "_reconstructor"));
+    let default_reduce = r.is_new() || graph.as_global(r.callable).is_some_and(|g| g.is("copyreg", "_reconstructor"));
     let empty_dict = |s: &Value| matches!(graph.object(*s), Some(Object::Dict(d)) if d.is_empty());
     let state = r.state.filter(|s| *s != Value::None && !(default_reduce && empty_dict(s)));
     let (head_key, head, args, kwargs) = match r.kind {
