@@ -267,7 +267,20 @@ pub struct FrameRead<'r, R: std::io::Read> {
 
 impl<'r, R: std::io::Read> FrameRead<'r, R> {
     pub fn new(reader: &'r mut R) -> Self {
-        FrameRead { reader, frame: Vec::new(), at: 0, pos: 0 }
+        FrameRead::with_pending(reader, Vec::new())
+    }
+
+    /// A reader that first serves `pending`: frame bytes an earlier pickle
+    /// read from the same reader but did not use (a FRAME that went on past
+    /// its STOP). CPython's unpickler keeps them in its buffer the same way.
+    pub fn with_pending(reader: &'r mut R, pending: Vec<u8>) -> Self {
+        FrameRead { reader, frame: pending, at: 0, pos: 0 }
+    }
+
+    /// The frame bytes read but not used, for the next pickle on this reader.
+    pub fn into_pending(mut self) -> Vec<u8> {
+        self.frame.drain(..self.at);
+        self.frame
     }
 
     /// Some bytes into `out` straight from the reader; 0 at its end.

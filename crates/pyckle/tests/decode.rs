@@ -415,3 +415,18 @@ fn expensive_keys_hit_the_key_work_limit_not_a_hang() {
     let Some(Object::Dict(d)) = g.object(g.root()) else { panic!() };
     assert_eq!(d.len(), 10);
 }
+
+#[test]
+fn a_frame_past_stop_is_kept_for_the_next_pickle() {
+    // First pickle: a FRAME of 9 bytes whose STOP comes after 3 of them,
+    // so the frame swallows the second pickle, which starts right after.
+    let data = b"\x80\x04\x95\x09\x00\x00\x00\x00\x00\x00\x00K\x07.\x80\x02K\x08.K\x09.";
+    let mut reader = &data[..];
+    let mut u = Unpickler::default();
+    let docs: Vec<String> = (0..3).map(|_| canon(&u.load_unbuffered(&mut reader).unwrap())).collect();
+    assert_eq!(docs, ["7", "8", "9"]);
+    assert!(u.load_unbuffered(&mut reader).unwrap_err().is_eof());
+    // The slice and buffered decoders see the same three pickles.
+    let all: Vec<String> = Unpickler::default().loads_all(data).unwrap().iter().map(canon).collect();
+    assert_eq!(all, docs);
+}

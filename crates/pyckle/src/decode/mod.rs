@@ -102,6 +102,9 @@ pub struct Unpickler<'h> {
     extensions: HashMap<i64, Global>,
     buffers: std::collections::VecDeque<Vec<u8>>,
     buffers_used: usize,
+    /// Frame bytes that `load_unbuffered` read past a STOP, kept for the
+    /// next pickle from the same reader.
+    pending: Vec<u8>,
 }
 
 impl Default for Unpickler<'_> {
@@ -118,6 +121,7 @@ impl<'h> Unpickler<'h> {
             extensions: HashMap::new(),
             buffers: Default::default(),
             buffers_used: 0,
+            pending: Vec::new(),
         }
     }
     pub fn options(&self) -> &DecodeOptions {
@@ -179,9 +183,15 @@ impl<'h> Unpickler<'h> {
     /// each FRAME is read whole, single opcodes outside frames, and not a
     /// byte past the STOP. At a clean end of input the error
     /// [`is_eof`](crate::Error::is_eof).
+    ///
+    /// A FRAME that runs on past its pickle's STOP (no pickler writes one)
+    /// has been read whole; its unused bytes are kept here and served first
+    /// to the next `load_unbuffered` call, which must read the same reader.
     pub fn load_unbuffered<R: std::io::Read>(&mut self, reader: &mut R) -> Result<Graph<'static>> {
-        let mut input = FrameRead::new(reader);
-        machine::Machine::new(self, &mut input).run()
+        let mut input = FrameRead::with_pending(reader, std::mem::take(&mut self.pending));
+        let result = machine::Machine::new(self, &mut input).run();
+        self.pending = input.into_pending();
+        result
     }
 }
 
