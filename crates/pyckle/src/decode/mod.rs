@@ -160,8 +160,8 @@ impl<'h> Unpickler<'h> {
     /// Decodes every pickle in `data`, back to back, until its end.
     pub fn loads_all<'a>(&mut self, mut data: &'a [u8]) -> Result<Vec<Graph<'a>>> {
         let mut out = Vec::new();
-        let base = 0u64;
-        let mut consumed = base;
+        // Where the current pickle starts in `data`, for error offsets.
+        let mut consumed = 0u64;
         while !data.is_empty() {
             let mut input = SliceRead::new(data);
             let g = machine::Machine::new(self, &mut input).run().map_err(|e| e.shift(consumed))?;

@@ -106,8 +106,8 @@ pub struct Record {
 }
 
 impl Record {
-    /// True for a record that calls `cls.__new__(cls)` with no arguments
-    /// (NEWOBJ, or INST/OBJ without arguments).
+    /// True for a record made from a class (NEWOBJ, NEWOBJ_EX, INST, OBJ)
+    /// rather than by calling a callable (REDUCE).
     pub fn is_new(&self) -> bool {
         !matches!(self.kind, RecordKind::Reduce)
     }
