@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes crates/pyckle/src/decode/compat.rs: the Python 2 -> 3 name maps of
-CPython's _compat_pickle, which pickle.Unpickler(fix_imports=True) applies to
-the globals of protocol 0-2 pickles. Run from the repo root with CPython 3.11."""
+"""Writes crates/pyckle/src/compat.rs: the name maps of CPython's _compat_pickle.
+pickle.Unpickler(fix_imports=True) applies the Python 2 -> 3 maps to the globals
+of protocol 0-2 pickles; pickle.Pickler(fix_imports=True) applies the 3 -> 2 maps
+when it writes protocols 0-2. Run from the repo root with CPython 3.11."""
 import _compat_pickle as c
 import sys
 
@@ -21,4 +22,16 @@ out.append("pub(crate) static IMPORT_MAPPING: &[(&str, &str)] = &[")
 for k, v in sorted(c.IMPORT_MAPPING.items()):
     out.append('    ("%s", "%s"),' % (k, v))
 out.append("];")
-open("crates/pyckle/src/decode/compat.rs", "w").write("\n".join(out) + "\n")
+out.append("")
+out.append("/// `(module, name)` of Python 3 -> `(module, name)` of Python 2, sorted.")
+out.append("pub(crate) static REVERSE_NAME_MAPPING: &[(Name, Name)] = &[")
+for (k, v) in sorted(c.REVERSE_NAME_MAPPING.items()):
+    out.append("    ((%s, %s), (%s, %s))," % tuple('"%s"' % s for s in (*k, *v)))
+out.append("];")
+out.append("")
+out.append("/// Python 3 module -> Python 2 module, sorted.")
+out.append("pub(crate) static REVERSE_IMPORT_MAPPING: &[(&str, &str)] = &[")
+for k, v in sorted(c.REVERSE_IMPORT_MAPPING.items()):
+    out.append('    ("%s", "%s"),' % (k, v))
+out.append("];")
+open("crates/pyckle/src/compat.rs", "w").write("\n".join(out) + "\n")

@@ -4,6 +4,7 @@
 //! pyckle json [--canonical | --pretty] FILE   every pickle in FILE as JSON, one per line
 //! pyckle dis [-a] [-l INDENT] FILE             what `python3 -m pickletools FILE` prints
 //! pyckle info FILE                             a summary of every pickle in FILE
+//! pyckle recode [-p N] -o OUT FILE             every pickle in FILE written again, as CPython writes it
 //! ```
 //!
 //! FILE `-` is standard input. On a malformed pickle the exit code is 1
@@ -13,6 +14,7 @@
 mod dis;
 mod info;
 mod json;
+mod recode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{self, Read, Write};
@@ -33,6 +35,8 @@ enum Command {
     Dis(dis::DisArgs),
     /// Summarize every pickle in FILE: protocol, size, opcodes, objects, globals, depth.
     Info(info::InfoArgs),
+    /// Decode every pickle in FILE and write it again, as CPython would write what it loads.
+    Recode(recode::RecodeArgs),
 }
 
 /// `pickle.Unpickler`'s decoding options, shared by the subcommands that decode.
@@ -174,12 +178,21 @@ pub fn read_input(path: &str) -> Result<Vec<u8>, Failure> {
     result.map_err(|e| Failure::file(display_name(path), e))
 }
 
+/// Writes `data` to the file OUT (`-`: standard output).
+pub fn write_output(path: &str, data: &[u8]) -> Result<(), Failure> {
+    if path == "-" {
+        return with_stdout(|out| out.write_all(data).map_err(Failure::output));
+    }
+    std::fs::write(path, data).map_err(|e| Failure::file(path, e))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Json(args) => json::run(args),
         Command::Dis(args) => dis::run(args),
         Command::Info(args) => info::run(args),
+        Command::Recode(args) => recode::run(args),
     };
     match result {
         Ok(()) | Err(Failure::ClosedOutput) => ExitCode::SUCCESS,

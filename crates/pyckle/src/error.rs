@@ -51,7 +51,11 @@ pub enum ErrorKind {
     /// A NEXT_BUFFER with no out-of-band buffer left.
     #[error("pickle stream refers to out-of-band data but no (more) buffers were given")]
     NoBuffer,
-    /// The underlying reader failed.
+    /// The pickler cannot write this graph: a dangling object id, a value
+    /// the chosen protocol cannot express, a shape CPython cannot pickle.
+    #[error("cannot pickle: {0}")]
+    Unpicklable(String),
+    /// The underlying reader or writer failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }

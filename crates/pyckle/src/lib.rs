@@ -22,8 +22,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod compat;
 pub mod decode;
 pub mod dis;
+pub mod encode;
 pub mod error;
 pub mod graph;
 pub mod info;
@@ -34,5 +36,6 @@ pub mod pyrepr;
 pub mod read;
 
 pub use decode::{load, loads, DecodeOptions, EncodingErrors, Limits, StringEncoding, Unpickler};
+pub use encode::{dump, dumps, EncodeOptions, Pickler, SetOrder};
 pub use error::{Error, ErrorKind, Result};
 pub use graph::{Global, Graph, ObjId, Object, PyStr, Record, RecordKind, Value};

@@ -3,7 +3,8 @@
 //! (`Modules/_pickle.c`), including its "fence": an opcode cannot pop below
 //! the last MARK.
 
-use super::{compat, EncodingErrors, Limits, StringEncoding, Unpickler};
+use super::{EncodingErrors, Limits, StringEncoding, Unpickler};
+use crate::compat;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{
     Buffer, Dict, Global, Graph, KeyError, KeyWork, ObjId, Object, PyStr, Record, RecordKind, Set, Value,

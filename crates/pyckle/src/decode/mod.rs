@@ -4,7 +4,6 @@
 //! reader; an [`Unpickler`] carries the options (encoding, limits, hooks)
 //! and decodes streams of pickles back to back.
 
-mod compat;
 mod machine;
 
 use crate::error::Result;
