@@ -381,7 +381,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
 
     fn text_int(&mut self, code: u8, i: impl std::fmt::Display) {
         self.out.push(code);
-        let _ = write!(self.out, "{i}\n");
+        let _ = writeln!(self.out, "{i}");
     }
 
     // --- memo ------------------------------------------------------------------
@@ -492,7 +492,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
             self.out.extend_from_slice(&bytes[..n]);
         } else {
             self.out.push(op::LONG);
-            let _ = write!(self.out, "{i}L\n");
+            let _ = writeln!(self.out, "{i}L");
         }
     }
 
@@ -514,7 +514,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
             self.out.extend_from_slice(&bytes);
         } else {
             self.out.push(op::LONG);
-            let _ = write!(self.out, "{b}L\n");
+            let _ = writeln!(self.out, "{b}L");
         }
         Ok(())
     }
