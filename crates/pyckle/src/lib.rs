@@ -36,6 +36,6 @@ pub mod pyrepr;
 pub mod read;
 
 pub use decode::{load, loads, DecodeOptions, EncodingErrors, Limits, StringEncoding, Unpickler};
-pub use encode::{dump, dumps, EncodeOptions, Pickler, SetOrder};
+pub use encode::{dump, dumps, dumps_with, EncodeOptions, Pickler, SetOrder};
 pub use error::{Error, ErrorKind, Result};
 pub use graph::{Global, Graph, ObjId, Object, PyStr, Record, RecordKind, Value};

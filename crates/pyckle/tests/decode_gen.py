@@ -1,8 +1,10 @@
 """Random pickles for the differential test (tests/decode_python.rs).
 
-python3 decode_gen.py CANONICAL_PY OUT_DIR SEED COUNT writes OUT_DIR/N.pkl and
+python3 decode_gen.py CANONICAL_PY OUT_DIR SEED COUNT [recode] writes OUT_DIR/N.pkl and
 OUT_DIR/N.json: random graphs (shared items, cycles, every core type)
-pickled at every protocol, with the canonical JSON CPython's loader gives."""
+pickled at every protocol, with the canonical JSON CPython's loader gives.
+With `recode` (for tests/encode_python.rs) it also writes OUT_DIR/N.rP.pkl,
+pickle.dumps(pickle.loads(N.pkl), P) for every protocol P."""
 import importlib.util
 import json
 import pickle
@@ -13,6 +15,7 @@ spec = importlib.util.spec_from_file_location("canonical", sys.argv[1])
 canonical = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(canonical)
 out, seed, count = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+recode = sys.argv[5:] == ["recode"]
 rng = random.Random(seed)
 
 
@@ -59,6 +62,11 @@ def value(depth, pool):
             v.append(v)
     elif k == 1:
         v = tuple(value(depth + 1, pool) for _ in range(rng.randrange(6)))
+        if rng.random() < 0.1:
+            # A tuple in a cycle: the list inside it holds the tuple.
+            inner = []
+            v = v + (inner,)
+            inner.append(v)
     elif k == 2:
         v = {hashable(0): value(depth + 1, pool) for _ in range(rng.randrange(6))}
         if rng.random() < 0.2:
@@ -83,6 +91,11 @@ for i in range(count):
     data = pickle.dumps(obj, protocol=proto)
     with open(f"{out}/{i}.pkl", "wb") as f:
         f.write(data)
+    loaded = pickle.loads(data)
+    if recode:
+        for p in range(6):
+            with open(f"{out}/{i}.r{p}.pkl", "wb") as f:
+                f.write(pickle.dumps(loaded, protocol=p))
     doc = canonical.canonical(pickle.loads(data), proto)
     with open(f"{out}/{i}.json", "w") as f:
         f.write(json.dumps(doc, ensure_ascii=True))

@@ -469,7 +469,8 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
     fn check_class(&self, cls: Value, opcode: &str) -> Result<()> {
         match self.graph.object(cls) {
             Some(Object::Global(g))
-                if g.module == "builtins" && BUILTIN_FUNCTIONS.binary_search(&g.name.as_str()).is_ok() =>
+                if g.module == "builtins"
+                    && crate::graph::BUILTIN_FUNCTIONS.binary_search(&g.name.as_str()).is_ok() =>
             {
                 Err(invalid(format!("{opcode} class argument isn't a type object: builtins.{} is a function", g.name)))
             }
@@ -1018,62 +1019,6 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
         Ok(true)
     }
 }
-
-/// The callables of `builtins` that are not classes (Python 3.11), sorted:
-/// NEWOBJ of one of them is refused, as CPython refuses it.
-const BUILTIN_FUNCTIONS: &[&str] = &[
-    "__build_class__",
-    "__import__",
-    "abs",
-    "aiter",
-    "all",
-    "anext",
-    "any",
-    "ascii",
-    "bin",
-    "breakpoint",
-    "callable",
-    "chr",
-    "compile",
-    "copyright",
-    "credits",
-    "delattr",
-    "dir",
-    "divmod",
-    "eval",
-    "exec",
-    "exit",
-    "format",
-    "getattr",
-    "globals",
-    "hasattr",
-    "hash",
-    "help",
-    "hex",
-    "id",
-    "input",
-    "isinstance",
-    "issubclass",
-    "iter",
-    "len",
-    "license",
-    "locals",
-    "max",
-    "min",
-    "next",
-    "oct",
-    "open",
-    "ord",
-    "pow",
-    "print",
-    "quit",
-    "repr",
-    "round",
-    "setattr",
-    "sorted",
-    "sum",
-    "vars",
-];
 
 fn scalar_type(v: Value) -> &'static str {
     match v {

@@ -17,7 +17,9 @@
 use super::{setorder, BufferCallback, EncodeOptions, SetOrder};
 use crate::compat;
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::{Buffer, Global, Graph, ObjId, Object, Record, RecordKind, Value};
+use crate::graph::{
+    canonical_name, may_be_class, Buffer, Global, Graph, ObjId, Object, Record, RecordKind, Value, BUILTIN_FUNCTIONS,
+};
 use crate::opcode::op;
 use num_bigint::{BigInt, Sign};
 use num_traits::ToPrimitive;
@@ -1233,7 +1235,11 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
             k => k,
         };
         match kind {
-            RecordKind::Reduce if proto >= 2 && is("copyreg", "__newobj__") && !args.is_empty() => {
+            RecordKind::Reduce
+                if proto >= 2
+                    && is("copyreg", "__newobj__")
+                    && args.first().is_some_and(|&c| may_be_class(graph, c)) =>
+            {
                 // What save_reduce does with a callable named __newobj__.
                 self.stack.push(end(CallOp::NewObj, false));
                 self.push_temp_tuple(args[1..].to_vec());
@@ -1243,6 +1249,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
                 if proto >= 4
                     && is("copyreg", "__newobj_ex__")
                     && args.len() == 3
+                    && may_be_class(graph, args[0])
                     && graph.as_tuple(args[1]).is_some()
                     && matches!(graph.object(args[2]), Some(Object::Dict(_))) =>
             {
@@ -1255,6 +1262,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
                 if proto >= 2
                     && is("copyreg", "_reconstructor")
                     && args.len() == 3
+                    && may_be_class(graph, args[0])
                     && graph.as_global(args[1]).is_some_and(|g| g.is("builtins", "object"))
                     && args[2] == Value::None =>
             {
@@ -1391,55 +1399,6 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
     }
 }
 
-/// The functions of `builtins` (`type(f) is builtin_function_or_method`), sorted.
-const BUILTIN_FUNCTIONS: &[&str] = &[
-    "__build_class__",
-    "__import__",
-    "abs",
-    "aiter",
-    "all",
-    "anext",
-    "any",
-    "ascii",
-    "bin",
-    "breakpoint",
-    "callable",
-    "chr",
-    "compile",
-    "delattr",
-    "dir",
-    "divmod",
-    "eval",
-    "exec",
-    "format",
-    "getattr",
-    "globals",
-    "hasattr",
-    "hash",
-    "hex",
-    "id",
-    "input",
-    "isinstance",
-    "issubclass",
-    "iter",
-    "len",
-    "locals",
-    "max",
-    "min",
-    "next",
-    "oct",
-    "open",
-    "ord",
-    "pow",
-    "print",
-    "repr",
-    "round",
-    "setattr",
-    "sorted",
-    "sum",
-    "vars",
-];
-
 /// The index in the cache of CPython's shared strs (one character below
 /// U+0100: its code point; the empty str: 256), if `b` is one of them.
 #[inline]
@@ -1470,16 +1429,6 @@ fn raw_unicode_escape(out: &mut Vec<u8>, s: &[u8]) {
         } else {
             out.push(cp as u8);
         }
-    }
-}
-
-/// The name CPython gives a global it knows under two names: what
-/// `__module__` and `__qualname__` of the object say.
-pub(crate) fn canonical_name<'s>(module: &'s str, name: &'s str) -> (&'s str, &'s str) {
-    match (module, name) {
-        ("builtins", "IOError" | "EnvironmentError") => ("builtins", "OSError"),
-        ("functools", "reduce") => ("_functools", "reduce"),
-        _ => (module, name),
     }
 }
 

@@ -6,6 +6,7 @@
 //! [`Value::Obj`] holding the same id, so they cost nothing, need no `Rc`,
 //! and dropping a graph of any depth never recurses.
 
+mod build;
 mod keys;
 mod pystr;
 
@@ -68,6 +69,86 @@ impl Global {
     /// True for `module.name`.
     pub fn is(&self, module: &str, name: &str) -> bool {
         self.module == module && self.name == name
+    }
+}
+
+/// The name CPython gives a global it knows under two names: what
+/// `__module__` and `__qualname__` of the object say (`builtins.IOError`
+/// is `builtins.OSError`).
+pub(crate) fn canonical_name<'s>(module: &'s str, name: &'s str) -> (&'s str, &'s str) {
+    match (module, name) {
+        ("builtins", "IOError" | "EnvironmentError") => ("builtins", "OSError"),
+        ("functools", "reduce") => ("_functools", "reduce"),
+        _ => (module, name),
+    }
+}
+
+/// The callables of `builtins` that are not classes (Python 3.11), sorted:
+/// NEWOBJ of one of them is refused, as CPython refuses it.
+pub(crate) const BUILTIN_FUNCTIONS: &[&str] = &[
+    "__build_class__",
+    "__import__",
+    "abs",
+    "aiter",
+    "all",
+    "anext",
+    "any",
+    "ascii",
+    "bin",
+    "breakpoint",
+    "callable",
+    "chr",
+    "compile",
+    "copyright",
+    "credits",
+    "delattr",
+    "dir",
+    "divmod",
+    "eval",
+    "exec",
+    "exit",
+    "format",
+    "getattr",
+    "globals",
+    "hasattr",
+    "hash",
+    "help",
+    "hex",
+    "id",
+    "input",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "license",
+    "locals",
+    "max",
+    "min",
+    "next",
+    "oct",
+    "open",
+    "ord",
+    "pow",
+    "print",
+    "quit",
+    "repr",
+    "round",
+    "setattr",
+    "sorted",
+    "sum",
+    "vars",
+];
+
+/// True when `v` can be a class for NEWOBJ, NEWOBJ_EX, INST and OBJ, as
+/// the decoder judges it: a global that is not a builtin function, or an
+/// object it cannot see into (a record, a persistent id).
+pub(crate) fn may_be_class(graph: &Graph, v: Value) -> bool {
+    match graph.object(v) {
+        Some(Object::Global(g)) => {
+            !(g.module == "builtins" && BUILTIN_FUNCTIONS.binary_search(&g.name.as_str()).is_ok())
+        }
+        Some(Object::Record(_)) | Some(Object::PersistentId(_)) => true,
+        _ => false,
     }
 }
 

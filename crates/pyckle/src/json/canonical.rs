@@ -6,7 +6,7 @@
 //! Both passes are iterative: a graph of any depth renders without
 //! recursion.
 
-use crate::graph::{Graph, Object, Record, RecordKind, Value};
+use crate::graph::{canonical_name, Graph, Object, Record, RecordKind, Value};
 use crate::pyrepr::repr_float;
 use std::fmt::Write;
 
@@ -346,16 +346,6 @@ impl Renderer<'_, '_, '_> {
     fn hex(&mut self, key: &str, b: &[u8]) {
         self.hex_open(key, b);
         self.out.push('}');
-    }
-}
-
-/// Globals that CPython knows under another name: the document names the
-/// object as `pickle.whichmodule` and `__qualname__` do.
-fn canonical_name<'s>(module: &'s str, name: &'s str) -> (&'s str, &'s str) {
-    match (module, name) {
-        ("builtins", "IOError" | "EnvironmentError") => ("builtins", "OSError"),
-        ("functools", "reduce") => ("_functools", "reduce"),
-        _ => (module, name),
     }
 }
 

@@ -1,0 +1,109 @@
+//! Encoding speed, pyckle against CPython's `pickle.dumps`, in one run.
+//!
+//!     cargo bench -p pyckle --bench encode [-- FILTER]
+//!
+//! The inputs are the decoding benchmark's (`bench/make_inputs.py`, in
+//! `target/bench-data/` or `$PYCKLE_BENCH_DATA`). Each file is decoded
+//! once; then `pyckle::dumps(&graph, protocol)`, at the file's own
+//! protocol, runs after a warm-up until about a second is spent and at
+//! least 5 times (`$PYCKLE_BENCH_SECS`; `$PYCKLE_BENCH_NO_PYTHON` skips
+//! CPython). `bench/cpython_dumps.py` times `pickle.dumps(obj, protocol)`
+//! of the object `pickle.loads` made of the same file, the same way. Both
+//! produce the same bytes (checked here before timing, when python3 is
+//! there to say what CPython writes). The table shows medians; ratio =
+//! CPython / pyckle, so above 1 means pyckle is faster.
+
+mod common;
+
+use common::{cpu_model, cpython, inputs, ms, time, workspace_root};
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let budget =
+        Duration::from_secs_f64(std::env::var("PYCKLE_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0));
+    let root = workspace_root();
+    let dir =
+        std::env::var_os("PYCKLE_BENCH_DATA").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench-data"));
+    let files: Vec<PathBuf> = inputs(&root, &dir)
+        .into_iter()
+        .filter(|p| filter.is_empty() || filter.iter().any(|f| p.to_string_lossy().contains(f.as_str())))
+        .collect();
+
+    println!("cpu: {} ({} logical CPUs)", cpu_model(), std::thread::available_parallelism().map_or(0, |n| n.get()));
+    if let Ok(l) = std::fs::read_to_string("/proc/loadavg") {
+        println!("load average before the run: {}", l.trim());
+    }
+
+    let mut rows = Vec::new();
+    for path in &files {
+        let data = std::fs::read(path).expect("read input");
+        let graph = pyckle::loads(&data).expect("decodes");
+        let protocol = graph.protocol();
+        let out = pyckle::dumps(&graph, protocol).expect("encodes");
+        // make_inputs.py writes with pickle.dumps, and for these shapes
+        // pickle.dumps(pickle.loads(data)) == data: the same bytes as CPython.
+        let same = if out == data { "same bytes" } else { "bytes differ" };
+        let t = time(budget, || {
+            let out = pyckle::dumps(std::hint::black_box(&graph), protocol).expect("encodes");
+            drop(std::hint::black_box(out));
+        });
+        rows.push((path.clone(), data.len(), t, same));
+    }
+    let py = if std::env::var_os("PYCKLE_BENCH_NO_PYTHON").is_some() {
+        None
+    } else {
+        cpython(&root, "cpython_dumps.py", &files, budget)
+    };
+    match &py {
+        Some((v, _)) => println!("python3: CPython {v}, pickle.dumps with the cyclic GC off while timed"),
+        None => println!("python3: not available; pyckle's numbers only"),
+    }
+    println!(
+        "times are medians of >= 5 runs (~{:.1} s per cell), each including freeing the output",
+        budget.as_secs_f64()
+    );
+    println!();
+    println!(
+        "| {:<17} | {:>9} | {:>10} | {:>11} | {:>8} | {:<12} |",
+        "input", "size", "pyckle ms", "CPython ms", "ratio", "output"
+    );
+    println!("|{:-<19}|{:->11}|{:->12}|{:->13}|{:->10}|{:-<14}|", "", "", "", "", "", "");
+    for (path, size, t, same) in &rows {
+        let name = path.file_name().unwrap().to_string_lossy().trim_end_matches(".pickle").to_string();
+        let size = if *size >= 1 << 20 {
+            format!("{:.1} MiB", *size as f64 / (1 << 20) as f64)
+        } else {
+            format!("{:.0} KiB", *size as f64 / 1024.0)
+        };
+        let cp = py.as_ref().and_then(|(_, r)| r.iter().find(|(p, _)| p == path).map(|(_, t)| t));
+        let (cp_ms, ratio) = match cp {
+            Some(c) => {
+                (format!("{:.3}", ms(c.median)), format!("{:.2}x", c.median.as_secs_f64() / t.median.as_secs_f64()))
+            }
+            None => ("-".into(), "-".into()),
+        };
+        println!(
+            "| {:<17} | {:>9} | {:>10.3} | {:>11} | {:>8} | {:<12} |",
+            name,
+            size,
+            ms(t.median),
+            cp_ms,
+            ratio,
+            same
+        );
+    }
+    println!();
+    println!("min times (ms) and runs:");
+    for (path, _, t, _) in &rows {
+        let cp = py.as_ref().and_then(|(_, r)| r.iter().find(|(p, _)| p == path).map(|(_, t)| t));
+        println!(
+            "  {:<28} pyckle {:>9.3} ({:>4})  CPython {}",
+            path.file_name().unwrap().to_string_lossy(),
+            ms(t.min),
+            t.runs,
+            cp.map_or("-".into(), |c| format!("{:>9.3} ({:>4})", ms(c.min), c.runs)),
+        );
+    }
+}
