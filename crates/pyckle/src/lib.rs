@@ -24,6 +24,7 @@
 
 pub mod decode;
 pub mod dis;
+pub mod encode;
 pub mod error;
 pub mod graph;
 pub mod info;
