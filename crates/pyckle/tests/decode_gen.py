@@ -43,6 +43,10 @@ def scalar():
 def hashable(depth):
     if depth > 2 or rng.random() < 0.6:
         v = scalar()
+        if recode and v is None:
+            # hash(None) is its address in CPython 3.11: the order of a set
+            # holding None changes from run to run, so no bytes to compare.
+            v = 0
         return v if not (isinstance(v, float) and v != v) else 1.25
     if rng.random() < 0.5:
         return tuple(hashable(depth + 1) for _ in range(rng.randrange(4)))
