@@ -5,6 +5,7 @@
 //! pyckle dis [-a] [-l INDENT] FILE             what `python3 -m pickletools FILE` prints
 //! pyckle info FILE                             a summary of every pickle in FILE
 //! pyckle recode [-p N] -o OUT FILE             every pickle in FILE written again, as CPython writes it
+//! pyckle from-json [-p N] -o OUT FILE          the pickle of each canonical JSON document in FILE
 //! ```
 //!
 //! FILE `-` is standard input. On a malformed pickle the exit code is 1
@@ -12,6 +13,7 @@
 //! A closed stdout (`pyckle json big.pkl | head -1`) ends the program quietly.
 
 mod dis;
+mod from_json;
 mod info;
 mod json;
 mod recode;
@@ -37,6 +39,8 @@ enum Command {
     Info(info::InfoArgs),
     /// Decode every pickle in FILE and write it again, as CPython would write what it loads.
     Recode(recode::RecodeArgs),
+    /// Write the pickle of each canonical JSON document in FILE (what `json --canonical` prints).
+    FromJson(from_json::FromJsonArgs),
 }
 
 /// `pickle.Unpickler`'s decoding options, shared by the subcommands that decode.
@@ -193,6 +197,7 @@ fn main() -> ExitCode {
         Command::Dis(args) => dis::run(args),
         Command::Info(args) => info::run(args),
         Command::Recode(args) => recode::run(args),
+        Command::FromJson(args) => from_json::run(args),
     };
     match result {
         Ok(()) | Err(Failure::ClosedOutput) => ExitCode::SUCCESS,
