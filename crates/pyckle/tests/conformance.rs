@@ -4,37 +4,11 @@
 //! truncation of every fixture is an error, and every bad pickle CPython
 //! refuses is an error too. None of this needs Python.
 
-use pyckle::{DecodeOptions, StringEncoding, Unpickler};
+mod common;
+
+use common::{fixtures, manifest, options};
+use pyckle::{DecodeOptions, Unpickler};
 use serde_json::Value as J;
-use std::path::{Path, PathBuf};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
-}
-
-/// (name, flags) of every good fixture, from MANIFEST.tsv.
-fn manifest() -> Vec<(String, Vec<String>)> {
-    let text = std::fs::read_to_string(fixtures().join("MANIFEST.tsv")).expect("tests/fixtures/MANIFEST.tsv");
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let cols: Vec<&str> = l.split('\t').collect();
-            let flags = cols.get(4).map(|f| f.split(',').filter(|s| !s.is_empty()).map(String::from).collect());
-            (cols[0].to_string(), flags.unwrap_or_default())
-        })
-        .collect()
-}
-
-fn options(flags: &[String]) -> DecodeOptions {
-    let mut o = DecodeOptions::default();
-    if flags.iter().any(|f| f == "latin1") {
-        o.encoding = StringEncoding::Latin1;
-    }
-    if flags.iter().any(|f| f == "bytes") {
-        o.encoding = StringEncoding::Bytes;
-    }
-    o
-}
 
 /// Sorts the items of every set and frozenset, as canonical.py --compare does.
 fn normalize(v: J) -> J {

@@ -1230,8 +1230,13 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
         let proto = self.proto;
         let prev = self.activate(id)?;
         let end = |op, drop_empty_state| Frame::CallEnd { id, op, prev, drop_empty_state };
+        // INST and OBJ without arguments made `cls.__new__(cls)` (pickle's
+        // `_instantiate`), as NEWOBJ does: written as CPython writes such an
+        // instance, by object.__reduce_ex__ (no BUILD for an empty __dict__).
+        let classic = matches!(r.kind, RecordKind::Inst | RecordKind::Obj) && args.is_empty();
         let kind = match r.kind {
             RecordKind::NewObjEx if proto < 4 && kwargs_empty => RecordKind::NewObj,
+            _ if classic && may_be_class(graph, r.callable) => RecordKind::NewObj,
             k => k,
         };
         match kind {
@@ -1278,7 +1283,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
                 self.stack.push(Frame::Save(r.callable));
             }
             RecordKind::NewObj if proto >= 2 => {
-                self.stack.push(end(CallOp::NewObj, false));
+                self.stack.push(end(CallOp::NewObj, classic));
                 self.stack.push(Frame::Save(r.args));
                 self.stack.push(Frame::Save(r.callable));
             }
