@@ -1287,8 +1287,9 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
                 self.stack.push(Frame::Save(r.args));
                 self.stack.push(Frame::Save(r.callable));
             }
-            RecordKind::NewObj if args.is_empty() => {
-                // object.__reduce_ex__ below protocol 2.
+            RecordKind::NewObj if classic => {
+                // A classic instance (INST/OBJ) is of a plain class: below
+                // protocol 2 CPython writes it as object.__reduce_ex__ does.
                 self.stack.push(end(CallOp::Reduce, true));
                 let marked = self.tuple_marked(3);
                 self.stack.push(Frame::TempTupleEnd { len: 3, marked });
@@ -1299,7 +1300,11 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
                 self.stack.push(Frame::SaveGlobal("copyreg", "_reconstructor"));
             }
             RecordKind::NewObj => {
-                // cls.__new__(cls, *args) through copyreg.__newobj__.
+                // cls.__new__(cls, *args) through copyreg.__newobj__: what
+                // CPython writes here depends on the class (a subclass of
+                // dict is `_reconstructor(cls, dict, {...})`, a plain class
+                // `_reconstructor(cls, object, None)`), which the record
+                // does not say; this form makes the same object for any class.
                 self.stack.push(end(CallOp::Reduce, false));
                 let mut items = Vec::with_capacity(args.len() + 1);
                 items.push(r.callable);
