@@ -27,7 +27,8 @@ pub fn run(args: &FromJsonArgs) -> Result<(), Failure> {
     }
     let mut out = Vec::new();
     for (i, g) in graphs.iter().enumerate() {
-        pyckle::dump(g, &mut out, args.protocol).map_err(|e| Failure::file(name, format!("document {}: {e}", i + 1)))?;
+        pyckle::dump(g, &mut out, args.protocol)
+            .map_err(|e| Failure::file(name, format!("document {}: {e}", i + 1)))?;
     }
     crate::write_output(&args.output, &out)
 }

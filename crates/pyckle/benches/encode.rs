@@ -7,7 +7,8 @@
 //! once; then `pyckle::dumps(&graph, protocol)`, at the file's own
 //! protocol, runs after a warm-up until about a second is spent and at
 //! least 5 times (`$PYCKLE_BENCH_SECS`; `$PYCKLE_BENCH_NO_PYTHON` skips
-//! CPython). `bench/cpython_dumps.py` times `pickle.dumps(obj, protocol)`
+//! CPython); "writer" is `pyckle::dump` of the same graph to `io::sink()`,
+//! a stream, where large payloads go straight from the graph to the writer. `bench/cpython_dumps.py` times `pickle.dumps(obj, protocol)`
 //! of the object `pickle.loads` made of the same file, the same way. Both
 //! produce the same bytes (checked here before timing, when python3 is
 //! there to say what CPython writes). The table shows medians; ratio =
@@ -49,7 +50,10 @@ fn main() {
             let out = pyckle::dumps(std::hint::black_box(&graph), protocol).expect("encodes");
             drop(std::hint::black_box(out));
         });
-        rows.push((path.clone(), data.len(), t, same));
+        let w = time(budget, || {
+            pyckle::dump(std::hint::black_box(&graph), std::io::sink(), protocol).expect("encodes");
+        });
+        rows.push((path.clone(), data.len(), t, w, same));
     }
     let py = if std::env::var_os("PYCKLE_BENCH_NO_PYTHON").is_some() {
         None
@@ -66,11 +70,11 @@ fn main() {
     );
     println!();
     println!(
-        "| {:<17} | {:>9} | {:>10} | {:>11} | {:>8} | {:<12} |",
-        "input", "size", "pyckle ms", "CPython ms", "ratio", "output"
+        "| {:<17} | {:>9} | {:>10} | {:>9} | {:>11} | {:>8} | {:<12} |",
+        "input", "size", "pyckle ms", "writer ms", "CPython ms", "ratio", "output"
     );
-    println!("|{:-<19}|{:->11}|{:->12}|{:->13}|{:->10}|{:-<14}|", "", "", "", "", "", "");
-    for (path, size, t, same) in &rows {
+    println!("|{:-<19}|{:->11}|{:->12}|{:->11}|{:->13}|{:->10}|{:-<14}|", "", "", "", "", "", "", "");
+    for (path, size, t, w, same) in &rows {
         let name = path.file_name().unwrap().to_string_lossy().trim_end_matches(".pickle").to_string();
         let size = if *size >= 1 << 20 {
             format!("{:.1} MiB", *size as f64 / (1 << 20) as f64)
@@ -85,10 +89,11 @@ fn main() {
             None => ("-".into(), "-".into()),
         };
         println!(
-            "| {:<17} | {:>9} | {:>10.3} | {:>11} | {:>8} | {:<12} |",
+            "| {:<17} | {:>9} | {:>10.3} | {:>9.3} | {:>11} | {:>8} | {:<12} |",
             name,
             size,
             ms(t.median),
+            ms(w.median),
             cp_ms,
             ratio,
             same
@@ -96,7 +101,7 @@ fn main() {
     }
     println!();
     println!("min times (ms) and runs:");
-    for (path, _, t, _) in &rows {
+    for (path, _, t, _, _) in &rows {
         let cp = py.as_ref().and_then(|(_, r)| r.iter().find(|(p, _)| p == path).map(|(_, t)| t));
         println!(
             "  {:<28} pyckle {:>9.3} ({:>4})  CPython {}",

@@ -26,7 +26,10 @@ const KNOWN: &[(&str, &str, &str)] = &[
 ];
 
 fn known(name: &str, proto: u8, target: u8) -> Option<&'static str> {
-    KNOWN.iter().find(|(prefix, when, _)| name.starts_with(prefix) && (*when != "cross" || proto != target)).map(|k| k.2)
+    KNOWN
+        .iter()
+        .find(|(prefix, when, _)| name.starts_with(prefix) && (*when != "cross" || proto != target))
+        .map(|k| k.2)
 }
 
 /// The fixture's own protocol, from MANIFEST.tsv's second column.

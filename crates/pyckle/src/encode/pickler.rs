@@ -25,6 +25,7 @@ use num_bigint::{BigInt, Sign};
 use num_traits::ToPrimitive;
 use std::collections::HashMap;
 use std::io::Write;
+use std::rc::Rc;
 
 /// Items per APPENDS, SETITEMS and ADDITEMS, as `_pickle.c`'s BATCHSIZE.
 const BATCHSIZE: u32 = 1000;
@@ -99,6 +100,13 @@ impl Seq {
     fn new(src: Src, len: usize, style: Style, unit: u8) -> Seq {
         Seq { src, pos: 0, len: len as u32, style, unit, left: 0, closer: 0, open: false, tail: false }
     }
+}
+
+/// The values of a [`Src`], borrowed for one step of a sequence.
+enum View<'g> {
+    Flat(&'g [Value]),
+    Pairs(&'g [(Value, Value)]),
+    Temp(Rc<[Value]>),
 }
 
 /// The opcode that ends a call.
@@ -176,7 +184,7 @@ pub(super) struct Encoder<'g, 'a, 'o, 'c> {
     globals: HashMap<(String, String), u32>,
     modules: HashMap<(String, bool), u32>,
     stack: Vec<Frame>,
-    temps: Vec<Vec<Value>>,
+    temps: Vec<Rc<[Value]>>,
 }
 
 impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
@@ -217,6 +225,9 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
     pub(super) fn run(mut self, buf: &mut Vec<u8>, mut sink: Option<&mut dyn Write>) -> Result<()> {
         self.out = std::mem::take(buf);
         self.streaming = sink.is_some();
+        if !self.streaming {
+            self.out.reserve(size_hint(self.graph));
+        }
         if self.proto >= 2 {
             self.out.extend_from_slice(&[op::PROTO, self.proto]);
         }
@@ -362,6 +373,11 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
         let framing = self.proto >= 4;
         if framing {
             self.commit_frame();
+        }
+        if sink.is_none() {
+            // Room for what follows too, so that the next write does not
+            // copy this payload again to grow the buffer.
+            self.out.reserve(header.len() + data.len() + data.len() / 8 + 4096);
         }
         self.out.extend_from_slice(header);
         match sink {
@@ -564,7 +580,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
         let marked = self.tuple_marked(items.len());
         let len = items.len();
         self.stack.push(Frame::TempTupleEnd { len: len as u32, marked });
-        self.temps.push(items);
+        self.temps.push(Rc::from(items));
         self.stack.push(Frame::Seq(Seq::new(Src::Temp(self.temps.len() as u32 - 1), len, Style::Plain, 1)));
         self.stack.push(Frame::TupleStart { marked });
     }
@@ -662,7 +678,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
     fn set_src(&mut self, id: ObjId, items: &[Value]) -> Src {
         if self.cpython_sets && items.len() > 1 {
             if let Some(order) = setorder::cpython_order(self.graph, items) {
-                self.temps.push(order);
+                self.temps.push(Rc::from(order));
                 return Src::Temp(self.temps.len() as u32 - 1);
             }
         }
@@ -705,39 +721,35 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
 
     // --- sequences -------------------------------------------------------------
 
-    fn item(&self, src: Src, i: u32) -> Value {
-        let i = i as usize;
+    /// The values a source names: a slice of the graph, or a temporary.
+    fn view(&self, src: Src) -> View<'g> {
         let graph = self.graph;
-        let obj = |id: ObjId| graph.try_get(id);
-        let v = match src {
-            Src::Seq(id) => match obj(id) {
-                Some(Object::List(v) | Object::Tuple(v)) => v.get(i).copied(),
+        let flat = |v: Option<&'g [Value]>| View::Flat(v.unwrap_or(&[]));
+        match src {
+            Src::Seq(id) => flat(match graph.try_get(id) {
+                Some(Object::List(v) | Object::Tuple(v)) => Some(v),
                 _ => None,
+            }),
+            Src::Dict(id) => match graph.try_get(id) {
+                Some(Object::Dict(d)) => View::Pairs(d.entries()),
+                _ => View::Flat(&[]),
             },
-            Src::Dict(id) => match obj(id) {
-                Some(Object::Dict(d)) => d.entries().get(i / 2).map(|e| if i % 2 == 0 { e.0 } else { e.1 }),
+            Src::Set(id) => flat(match graph.try_get(id) {
+                Some(Object::Set(s) | Object::FrozenSet(s)) => Some(s.items()),
                 _ => None,
+            }),
+            Src::Items(id) => flat(graph.as_record(Value::Obj(id)).map(|r| &r.items[..])),
+            Src::DictItems(id) => match graph.as_record(Value::Obj(id)) {
+                Some(r) => View::Pairs(&r.dict_items),
+                None => View::Flat(&[]),
             },
-            Src::Set(id) => match obj(id) {
-                Some(Object::Set(s) | Object::FrozenSet(s)) => s.items().get(i).copied(),
-                _ => None,
-            },
-            Src::Items(id) => match obj(id) {
-                Some(Object::Record(r)) => r.items.get(i).copied(),
-                _ => None,
-            },
-            Src::DictItems(id) => match obj(id) {
-                Some(Object::Record(r)) => r.dict_items.get(i / 2).map(|e| if i % 2 == 0 { e.0 } else { e.1 }),
-                _ => None,
-            },
-            Src::Temp(t) => self.temps.get(t as usize).and_then(|v| v.get(i).copied()),
-        };
-        // Sources are fixed while the graph is borrowed; None is unreachable.
-        v.unwrap_or(Value::None)
+            Src::Temp(t) => View::Temp(self.temps.get(t as usize).cloned().unwrap_or_else(|| Rc::from(Vec::new()))),
+        }
     }
 
     fn step_seq(&mut self, mut s: Seq, sink: &mut Option<&mut dyn Write>) -> Result<()> {
         let unit = s.unit as u32;
+        let view = self.view(s.src);
         loop {
             if !s.open {
                 let rem = s.len - s.pos;
@@ -802,7 +814,14 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
                 s.open = true;
             }
             while s.left > 0 {
-                let v = self.item(s.src, s.pos);
+                let i = s.pos as usize;
+                // Sources are fixed while the graph is borrowed: never None.
+                let v = match &view {
+                    View::Flat(a) => a.get(i).copied(),
+                    View::Pairs(p) => p.get(i / 2).map(|e| if i % 2 == 0 { e.0 } else { e.1 }),
+                    View::Temp(a) => a.get(i).copied(),
+                };
+                let v = v.unwrap_or(Value::None);
                 s.pos += 1;
                 s.left -= 1;
                 let depth = self.stack.len();
@@ -1407,6 +1426,28 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
         }
         Ok(())
     }
+}
+
+/// A guess at the size of the pickle, so that a few large payloads are
+/// copied once and not again as the buffer grows. Graphs of many objects
+/// are not walked for it: their output grows in small steps anyway.
+fn size_hint(graph: &Graph) -> usize {
+    if graph.len() > 1 << 16 {
+        return 0;
+    }
+    let payloads: usize = graph
+        .objects()
+        .map(|(_, o)| match o {
+            Object::Str(s) => s.as_bytes().len(),
+            Object::Bytes(b) | Object::ByteArray(b) => b.len(),
+            Object::Buffer(b) => b.data.len(),
+            _ => 0,
+        })
+        .sum();
+    if payloads < 1 << 20 {
+        return 0;
+    }
+    payloads + payloads / 8 + 16 * graph.len() + 4096
 }
 
 /// The index in the cache of CPython's shared strs (one character below
