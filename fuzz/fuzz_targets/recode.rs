@@ -24,9 +24,13 @@ fuzz_target!(|data: &[u8]| {
         let Ok(out) = pyckle::dumps_with(&g, &eo) else { continue };
         let mut sink = std::io::sink();
         // pickletools reads GLOBAL names as ASCII, though protocol 3 writes
-        // them in UTF-8 (CPython's pickler does, and its unpickler reads them).
+        // them in UTF-8 (CPython's pickler does, and its unpickler reads
+        // them), and cannot print ints of more than 4300 digits.
         if let Err(e) = pyckle::dis::dis(&out, &mut sink, &Default::default()) {
-            assert!(matches!(e.kind(), pyckle::ErrorKind::BadText(_)), "protocol {p}: pickletools refuses our pickle: {e}");
+            assert!(
+                matches!(e.kind(), pyckle::ErrorKind::BadText(_) | pyckle::ErrorKind::LimitExceeded(_)),
+                "protocol {p}: pickletools refuses our pickle: {e}"
+            );
         }
         let mut u2 = pyckle::Unpickler::new(opts.clone());
         let g2 = u2.loads(&out).unwrap_or_else(|e| panic!("protocol {p}: our pickle does not decode: {e}"));

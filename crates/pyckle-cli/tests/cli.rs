@@ -283,3 +283,62 @@ fn closed_stdout_is_quiet() {
     assert!(o.status.success(), "dis: {:?}", o.status);
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn recode_writes_what_cpython_writes() {
+    // pickle.dumps([1, 'a', b'xy'], 4), recoded at 2 and at its own protocol.
+    let p4 = b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00]\x94(K\x01\x8c\x01a\x94C\x02xy\x94e.";
+    let out = run(&["recode", "-p", "2", "-o", "-"], p4);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // pickle.dumps([1, 'a', b'xy'], 2)
+    let want: &[u8] =
+        b"\x80\x02]q\x00(K\x01X\x01\x00\x00\x00aq\x01c_codecs\nencode\nq\x02X\x02\x00\x00\x00xyq\x03X\x06\x00\x00\x00latin1q\x04\x86q\x05Rq\x06e.";
+    assert_eq!(out.stdout, want);
+    let same = run(&["recode", "-o", "-"], p4);
+    assert_eq!(same.stdout, p4);
+    // Several pickles: each at its own protocol, back to back.
+    let two = [&want[..], &p4[..]].concat();
+    assert_eq!(run(&["recode", "-o", "-"], &two).stdout, two);
+    // Into a file.
+    let dest = std::env::temp_dir().join(format!("pyckle-cli-recode-{}.pkl", std::process::id()));
+    let out = run(&["recode", "-p", "0", "-o", dest.to_str().unwrap()], p4);
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read(&dest).unwrap(),
+        b"(lp0\nI1\naVa\np1\nac_codecs\nencode\np2\n(Vxy\np3\nVlatin1\np4\ntp5\nRp6\na."
+    );
+    let _ = std::fs::remove_file(&dest);
+}
+
+#[test]
+fn recode_refuses_what_the_protocol_cannot_hold() {
+    // An int of 1800 bytes (over 4300 digits): protocols 0 and 1 would
+    // write it in decimal, which CPython 3.11 neither writes nor reads.
+    let mut data = vec![0x80, 2, 0x8b];
+    data.extend_from_slice(&1800u32.to_le_bytes());
+    data.extend(std::iter::repeat(0x11).take(1800));
+    data.push(b'.');
+    let out = run(&["recode", "-p", "0", "-o", "-"], &data);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot pickle") && err.contains("4300"), "{err}");
+    assert!(run(&["recode", "-p", "4", "-o", "-"], &data).status.success());
+}
+
+#[test]
+fn from_json_writes_the_pickle_of_a_canonical_document() {
+    let doc =
+        r#"{"list": [{"dict": [["a", {"ref": 0}]], "id": 0}, {"ref": 0}, {"float": "1.5"}, 18446744073709551616]}"#;
+    let out = run_stdin(&["from-json", "-p", "2", "-o", "-"], doc.as_bytes());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Back to the same document.
+    let back = run_stdin(&["json", "--canonical"], &out.stdout);
+    assert_eq!(stdout(&back).trim_end(), doc);
+    // pickle.dumps of that object at protocol 2.
+    let d = b"\x80\x02]q\x00(}q\x01X\x01\x00\x00\x00aq\x02h\x01sh\x01G?\xf8\x00\x00\x00\x00\x00\x00\x8a\t\x00\x00\x00\x00\x00\x00\x00\x00\x01e.";
+    assert_eq!(out.stdout, d);
+    // A malformed document: one line on stderr, exit 1.
+    let bad = run_stdin(&["from-json", "-o", "-"], b"{\"list\": [1, }");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).starts_with("pyckle: <stdin>: "));
+}

@@ -34,7 +34,8 @@ fn greeter() -> Graph<'static> {
 #[test]
 fn a_built_instance_is_what_python_writes() {
     // pickle.dumps(Greeter('Gopher'), 2) for `class Greeter` in __main__.
-    let want = b"\x80\x02c__main__\nGreeter\nq\x00)\x81q\x01}q\x02X\x05\x00\x00\x00_nameq\x03X\x06\x00\x00\x00Gopherq\x04sb.";
+    let want =
+        b"\x80\x02c__main__\nGreeter\nq\x00)\x81q\x01}q\x02X\x05\x00\x00\x00_nameq\x03X\x06\x00\x00\x00Gopherq\x04sb.";
     assert_eq!(pyckle::dumps(&greeter(), 2).unwrap(), want);
     // Every protocol decodes to the same object.
     let want = r#"{"new": {"global": ["__main__", "Greeter"]}, "args": [], "state": {"dict": [["_name", "Gopher"]]}}"#;
@@ -181,6 +182,19 @@ fn graphs_no_pickle_can_hold_are_refused() {
     g.record_mut(r).unwrap().args = Value::Int(1);
     g.set_root(r);
     assert!(refused(&g, 2).contains("not a tuple"));
+
+    // An int that protocols 0 and 1 would write in more than 4300 decimal
+    // digits, which CPython 3.11 neither writes nor reads.
+    let mut g = Graph::new();
+    let big = g.int(num_bigint::BigInt::from(10).pow(4300));
+    g.set_root(big);
+    assert!(refused(&g, 0).contains("4300"));
+    assert!(refused(&g, 1).contains("4300"));
+    assert!(pyckle::dumps(&g, 2).is_ok());
+    let mut g = Graph::new();
+    let big = g.int(num_bigint::BigInt::from(10).pow(4299));
+    g.set_root(big);
+    assert!(pyckle::dumps(&g, 0).is_ok());
 
     // A persistent id that protocol 0 would write as another value.
     let mut g = Graph::new();

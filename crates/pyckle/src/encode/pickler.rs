@@ -34,6 +34,8 @@ const FRAME_SIZE_TARGET: usize = 64 * 1024;
 /// A frame smaller than this loses its header.
 const FRAME_SIZE_MIN: usize = 4;
 const FRAME_HEADER_SIZE: usize = 9;
+/// `sys.get_int_max_str_digits()`: CPython 3.11 converts no longer ints to decimal.
+const MAX_STR_DIGITS: usize = 4300;
 /// Not memoized / not active.
 const NONE: u32 = u32::MAX;
 
@@ -531,8 +533,18 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
             }
             self.out.extend_from_slice(&bytes);
         } else {
+            // Protocols 0 and 1 write the decimal repr, which CPython 3.11
+            // refuses to make (and to read back) beyond 4300 digits.
+            let text = b.to_string();
+            if text.trim_start_matches('-').len() > MAX_STR_DIGITS {
+                return Err(unpicklable(format!(
+                    "an int of more than {MAX_STR_DIGITS} digits needs protocol 2 or higher \
+                     (protocols 0 and 1 write it in decimal, past CPython's int/str conversion limit)"
+                )));
+            }
             self.out.push(op::LONG);
-            let _ = writeln!(self.out, "{b}L");
+            self.out.extend_from_slice(text.as_bytes());
+            self.out.extend_from_slice(b"L\n");
         }
         Ok(())
     }
