@@ -297,7 +297,7 @@ fn recode_writes_what_cpython_writes() {
     let same = run(&["recode", "-o", "-"], p4);
     assert_eq!(same.stdout, p4);
     // Several pickles: each at its own protocol, back to back.
-    let two = [&want[..], &p4[..]].concat();
+    let two = [want, &p4[..]].concat();
     assert_eq!(run(&["recode", "-o", "-"], &two).stdout, two);
     // Into a file.
     let dest = std::env::temp_dir().join(format!("pyckle-cli-recode-{}.pkl", std::process::id()));
