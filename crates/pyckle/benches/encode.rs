@@ -16,26 +16,10 @@
 
 mod common;
 
-use common::{cpu_model, cpython, inputs, ms, time, workspace_root};
-use std::path::PathBuf;
-use std::time::Duration;
+use common::{cpython, ms, setup, time};
 
 fn main() {
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let budget =
-        Duration::from_secs_f64(std::env::var("PYCKLE_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0));
-    let root = workspace_root();
-    let dir =
-        std::env::var_os("PYCKLE_BENCH_DATA").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench-data"));
-    let files: Vec<PathBuf> = inputs(&root, &dir)
-        .into_iter()
-        .filter(|p| filter.is_empty() || filter.iter().any(|f| p.to_string_lossy().contains(f.as_str())))
-        .collect();
-
-    println!("cpu: {} ({} logical CPUs)", cpu_model(), std::thread::available_parallelism().map_or(0, |n| n.get()));
-    if let Ok(l) = std::fs::read_to_string("/proc/loadavg") {
-        println!("load average before the run: {}", l.trim());
-    }
+    let (root, files, budget) = setup();
 
     let mut rows = Vec::new();
     for path in &files {

@@ -117,3 +117,24 @@ pub fn cpython(
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
+
+/// The workspace root, the input files (filtered by the command line's
+/// arguments) and the time budget per cell; prints the machine first.
+pub fn setup() -> (PathBuf, Vec<PathBuf>, Duration) {
+    // `cargo bench` passes `--bench`; any other argument filters by file name.
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let budget =
+        Duration::from_secs_f64(std::env::var("PYCKLE_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0));
+    let root = workspace_root();
+    let dir =
+        std::env::var_os("PYCKLE_BENCH_DATA").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench-data"));
+    let files: Vec<PathBuf> = inputs(&root, &dir)
+        .into_iter()
+        .filter(|p| filter.is_empty() || filter.iter().any(|f| p.to_string_lossy().contains(f.as_str())))
+        .collect();
+    println!("cpu: {} ({} logical CPUs)", cpu_model(), std::thread::available_parallelism().map_or(0, |n| n.get()));
+    if let Ok(l) = std::fs::read_to_string("/proc/loadavg") {
+        println!("load average before the run: {}", l.trim());
+    }
+    (root, files, budget)
+}

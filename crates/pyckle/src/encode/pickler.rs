@@ -884,22 +884,9 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
             self.out.push(b'\n');
             return Ok(());
         }
-        let n = b.len();
-        let mut header = [0u8; 9];
-        let header: &[u8] = if n <= 0xff && self.proto >= 4 {
-            header[..2].copy_from_slice(&[op::SHORT_BINUNICODE, n as u8]);
-            &header[..2]
-        } else if n <= 0xffff_ffff {
-            header[0] = op::BINUNICODE;
-            header[1..5].copy_from_slice(&(n as u32).to_le_bytes());
-            &header[..5]
-        } else if self.proto >= 4 {
-            header[0] = op::BINUNICODE8;
-            header[1..9].copy_from_slice(&(n as u64).to_le_bytes());
-            &header
-        } else {
-            return Err(unpicklable("a str larger than 4 GiB needs protocol 4 or higher"));
-        };
+        let short = (self.proto >= 4).then_some(op::SHORT_BINUNICODE);
+        let (header, len) = self.counted_header(b.len(), short, op::BINUNICODE, op::BINUNICODE8, "a str")?;
+        let header = &header[..len];
         self.write_payload(header, b, sink)
     }
 
@@ -960,24 +947,36 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
         Ok(())
     }
 
+    /// The opcode and length of a str or bytes of `n` bytes: the one-byte
+    /// length form up to 255 (when the protocol has it), four bytes up to
+    /// 4 GiB, eight bytes from protocol 4.
+    fn counted_header(&self, n: usize, short: Option<u8>, four: u8, eight: u8, what: &str) -> Result<([u8; 9], usize)> {
+        let mut header = [0u8; 9];
+        match short {
+            Some(code) if n <= 0xff => {
+                header[..2].copy_from_slice(&[code, n as u8]);
+                return Ok((header, 2));
+            }
+            _ => {}
+        }
+        if n <= 0xffff_ffff {
+            header[0] = four;
+            header[1..5].copy_from_slice(&(n as u32).to_le_bytes());
+            Ok((header, 5))
+        } else if self.proto >= 4 {
+            header[0] = eight;
+            header[1..9].copy_from_slice(&(n as u64).to_le_bytes());
+            Ok((header, 9))
+        } else {
+            Err(unpicklable(format!("{what} larger than 4 GiB needs protocol 4 or higher")))
+        }
+    }
+
     /// `_save_bytes_data` without the memo.
     fn write_bytes_data(&mut self, b: &[u8], sink: &mut Option<&mut dyn Write>) -> Result<()> {
-        let n = b.len();
-        let mut header = [0u8; 9];
-        let header: &[u8] = if n <= 0xff {
-            header[..2].copy_from_slice(&[op::SHORT_BINBYTES, n as u8]);
-            &header[..2]
-        } else if n <= 0xffff_ffff {
-            header[0] = op::BINBYTES;
-            header[1..5].copy_from_slice(&(n as u32).to_le_bytes());
-            &header[..5]
-        } else if self.proto >= 4 {
-            header[0] = op::BINBYTES8;
-            header[1..9].copy_from_slice(&(n as u64).to_le_bytes());
-            &header
-        } else {
-            return Err(unpicklable("a bytes object larger than 4 GiB needs protocol 4 or higher"));
-        };
+        let (header, len) =
+            self.counted_header(b.len(), Some(op::SHORT_BINBYTES), op::BINBYTES, op::BINBYTES8, "a bytes object")?;
+        let header = &header[..len];
         self.write_payload(header, b, sink)
     }
 
