@@ -1218,7 +1218,10 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
     fn write_global_text(&mut self, code: u8, module: &str, name: &str) -> Result<()> {
         let (module, name) =
             if self.proto < 3 && self.fix_imports { python2_name(module, name) } else { (module, name) };
-        let bad = |s: &str| s.contains('\n') || (self.proto != 3 && !s.is_ascii());
+        // GLOBAL is read as UTF-8 but written so only at protocol 3 (Python
+        // 2 reads ASCII); INST is read as ASCII at every protocol.
+        let utf8 = code == op::GLOBAL && self.proto == 3;
+        let bad = |s: &str| s.contains('\n') || (!utf8 && !s.is_ascii());
         if bad(module) || bad(name) {
             return Err(unpicklable(format!(
                 "the global {module}.{name} cannot be written at protocol {}: {}",
@@ -1226,7 +1229,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
                 if module.contains('\n') || name.contains('\n') {
                     "its name holds a newline"
                 } else {
-                    "only protocols 3 and up take names that are not ASCII"
+                    "only GLOBAL at protocol 3 and STACK_GLOBAL (4 and up) take names that are not ASCII"
                 }
             )));
         }
