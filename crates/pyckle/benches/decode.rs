@@ -17,7 +17,7 @@
 
 mod common;
 
-use common::{cpython, ms, setup, time};
+use common::{cpython, cpython_timing, ms, setup, size_text, time};
 use std::io::{BufReader, Cursor};
 
 fn main() {
@@ -59,12 +59,8 @@ fn main() {
     println!("|{:-<19}|{:->11}|{:->12}|{:->12}|{:->13}|{:->10}|{:->10}|", "", "", "", "", "", "", "");
     for (path, size, slice, reader) in &rows {
         let name = path.file_name().unwrap().to_string_lossy().trim_end_matches(".pickle").to_string();
-        let size = if *size >= 1 << 20 {
-            format!("{:.1} MiB", *size as f64 / (1 << 20) as f64)
-        } else {
-            format!("{:.0} KiB", *size as f64 / 1024.0)
-        };
-        let cp = py.as_ref().and_then(|(_, r)| r.iter().find(|(p, _)| p == path).map(|(_, t)| t));
+        let size = size_text(*size);
+        let cp = cpython_timing(&py, path);
         let (cp_ms, ratio, ratio_rd) = match cp {
             Some(t) => (
                 format!("{:.3}", ms(t.median)),
@@ -87,7 +83,7 @@ fn main() {
     println!();
     println!("min times (ms) and runs:");
     for (path, _, slice, reader) in &rows {
-        let cp = py.as_ref().and_then(|(_, r)| r.iter().find(|(p, _)| p == path).map(|(_, t)| t));
+        let cp = cpython_timing(&py, path);
         println!(
             "  {:<28} pyckle {:>9.3} ({:>4})  reader {:>9.3} ({:>4})  CPython {}",
             path.file_name().unwrap().to_string_lossy(),

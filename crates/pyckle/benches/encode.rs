@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{cpython, ms, setup, time};
+use common::{cpython, cpython_timing, ms, setup, size_text, time};
 
 fn main() {
     let (root, files, budget) = setup();
@@ -60,12 +60,8 @@ fn main() {
     println!("|{:-<19}|{:->11}|{:->12}|{:->11}|{:->13}|{:->10}|{:-<14}|", "", "", "", "", "", "", "");
     for (path, size, t, w, same) in &rows {
         let name = path.file_name().unwrap().to_string_lossy().trim_end_matches(".pickle").to_string();
-        let size = if *size >= 1 << 20 {
-            format!("{:.1} MiB", *size as f64 / (1 << 20) as f64)
-        } else {
-            format!("{:.0} KiB", *size as f64 / 1024.0)
-        };
-        let cp = py.as_ref().and_then(|(_, r)| r.iter().find(|(p, _)| p == path).map(|(_, t)| t));
+        let size = size_text(*size);
+        let cp = cpython_timing(&py, path);
         let (cp_ms, ratio) = match cp {
             Some(c) => {
                 (format!("{:.3}", ms(c.median)), format!("{:.2}x", c.median.as_secs_f64() / t.median.as_secs_f64()))
@@ -86,7 +82,7 @@ fn main() {
     println!();
     println!("min times (ms) and runs:");
     for (path, _, t, _, _) in &rows {
-        let cp = py.as_ref().and_then(|(_, r)| r.iter().find(|(p, _)| p == path).map(|(_, t)| t));
+        let cp = cpython_timing(&py, path);
         println!(
             "  {:<28} pyckle {:>9.3} ({:>4})  CPython {}",
             path.file_name().unwrap().to_string_lossy(),

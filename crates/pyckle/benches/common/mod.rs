@@ -138,3 +138,17 @@ pub fn setup() -> (PathBuf, Vec<PathBuf>, Duration) {
     }
     (root, files, budget)
 }
+
+/// A file size as the tables print it.
+pub fn size_text(size: usize) -> String {
+    if size >= 1 << 20 {
+        format!("{:.1} MiB", size as f64 / (1 << 20) as f64)
+    } else {
+        format!("{:.0} KiB", size as f64 / 1024.0)
+    }
+}
+
+/// CPython's timing of `path`, if it ran.
+pub fn cpython_timing<'a>(py: &'a Option<(String, Vec<(PathBuf, Timing)>)>, path: &Path) -> Option<&'a Timing> {
+    py.as_ref().and_then(|(_, r)| r.iter().find(|(p, _)| p == path).map(|(_, t)| t))
+}

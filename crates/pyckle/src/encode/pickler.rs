@@ -560,6 +560,15 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
         }
     }
 
+    /// An empty list or dict: EMPTY_LIST (EMPTY_DICT), or MARK LIST (DICT) at protocol 0.
+    fn empty_container(&mut self, binary: u8, text: u8) {
+        if self.proto >= 1 {
+            self.out.push(binary);
+        } else {
+            self.out.extend_from_slice(&[op::MARK, text]);
+        }
+    }
+
     fn empty_tuple(&mut self) {
         if self.proto >= 1 {
             self.out.push(op::EMPTY_TUPLE);
@@ -620,11 +629,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
             Object::Bytes(b) => self.save_bytes(Some(id), b, sink),
             Object::ByteArray(b) => self.save_bytearray(id, b, sink),
             Object::List(items) => {
-                if self.proto >= 1 {
-                    self.out.push(op::EMPTY_LIST);
-                } else {
-                    self.out.extend_from_slice(&[op::MARK, op::LIST]);
-                }
+                self.empty_container(op::EMPTY_LIST, op::LIST);
                 self.memo_put_obj(id)?;
                 if !items.is_empty() {
                     let style = if self.proto >= 1 { Style::ListExact } else { Style::Each(op::APPEND) };
@@ -633,11 +638,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
                 Ok(())
             }
             Object::Dict(d) => {
-                if self.proto >= 1 {
-                    self.out.push(op::EMPTY_DICT);
-                } else {
-                    self.out.extend_from_slice(&[op::MARK, op::DICT]);
-                }
+                self.empty_container(op::EMPTY_DICT, op::DICT);
                 self.memo_put_obj(id)?;
                 if !d.is_empty() {
                     let style = if self.proto >= 1 { Style::DictExact } else { Style::Each(op::SETITEM) };
@@ -716,11 +717,7 @@ impl<'g, 'a, 'o, 'c> Encoder<'g, 'a, 'o, 'c> {
         }
         // save(list)
         self.boundary(sink)?;
-        if self.proto >= 1 {
-            self.out.push(op::EMPTY_LIST);
-        } else {
-            self.out.extend_from_slice(&[op::MARK, op::LIST]);
-        }
+        self.empty_container(op::EMPTY_LIST, op::LIST);
         self.memo_put()?;
         self.stack.push(Frame::CallEnd { id, op: CallOp::Reduce, prev, drop_empty_state: false });
         self.stack.push(Frame::TempTupleEnd { len: 1, marked });
