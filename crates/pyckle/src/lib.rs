@@ -22,6 +22,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod classes;
 mod compat;
 pub mod decode;
 pub mod dis;
@@ -34,6 +35,10 @@ pub mod literal;
 pub mod opcode;
 pub mod pyrepr;
 pub mod read;
+#[cfg(feature = "serde")]
+pub mod serde;
+#[cfg(feature = "serde")]
+pub mod serde_pickle;
 
 pub use decode::{load, loads, DecodeOptions, EncodingErrors, Limits, StringEncoding, Unpickler};
 pub use encode::{dump, dumps, dumps_with, EncodeOptions, Pickler, SetOrder};

@@ -1,0 +1,1 @@
+//! numpy arrays, scalars and dtypes.

@@ -1,0 +1,15 @@
+//! serde for pickles: a [`Deserializer`] over the object graph a pickle
+//! builds, and a [`Serializer`] into a graph that the pickler writes the
+//! way CPython does.
+//!
+//! The API follows serde-pickle's (`from_slice(data, DeOptions)`,
+//! `to_vec(&value, SerOptions)`), so its users can switch by changing an
+//! import; see [`crate::serde_pickle`] for the drop-in module.
+
+mod de;
+mod error;
+mod ser;
+
+pub use de::{from_graph, from_reader, from_slice, from_value, DeOptions, Deserializer};
+pub use error::{Error, Result};
+pub use ser::{to_graph, to_vec, to_writer, SerOptions, Serializer};
