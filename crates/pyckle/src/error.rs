@@ -45,6 +45,9 @@ pub enum ErrorKind {
     /// An extension code (EXT1/2/4) the registry does not know.
     #[error("unregistered extension code {0}")]
     UnregisteredExtension(i64),
+    /// The find-class hook (or strict mode) refused a global the pickle names.
+    #[error("refused global {module}.{name}: {reason}")]
+    RefusedGlobal { module: String, name: String, reason: String },
     /// The persistent-load hook refused a persistent id.
     #[error("persistent load: {0}")]
     Persistent(String),

@@ -32,6 +32,11 @@ fn key_error(e: KeyError) -> Error {
     }
 }
 
+#[cold]
+fn refused(module: String, name: String, reason: String) -> Error {
+    Error::new(ErrorKind::RefusedGlobal { module, name, reason })
+}
+
 fn malformed(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::MalformedLiteral(msg.into()))
 }
@@ -289,13 +294,32 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
     }
 
     fn global(&mut self, module: String, name: String) -> Result<Value> {
-        let (module, name) = self.find_class(module, name);
+        let (module, name) = self.find_class(module, name)?;
         self.add(Object::Global(Box::new(Global { module, name })))
     }
 
     /// `Unpickler.find_class` without the import: the Python 2 names of
-    /// protocols 0 to 2 mapped as `fix_imports=True` does.
-    fn find_class(&self, module: String, name: String) -> (String, String) {
+    /// protocols 0 to 2 mapped as `fix_imports=True` does, then the user's
+    /// hook, when there is one.
+    fn find_class(&mut self, module: String, name: String) -> Result<(String, String)> {
+        let (module, name) = self.fix_imports(module, name);
+        self.resolve(module, name)
+    }
+
+    /// The user's find-class hook on one global (nothing to do without one).
+    #[inline]
+    fn resolve(&mut self, module: String, name: String) -> Result<(String, String)> {
+        match self.u.find_class.as_mut() {
+            None => Ok((module, name)),
+            Some(hook) => match hook(&module, &name) {
+                super::Resolve::Allow => Ok((module, name)),
+                super::Resolve::Rename { module, name } => Ok((module, name)),
+                super::Resolve::Refuse(reason) => Err(refused(module, name, reason)),
+            },
+        }
+    }
+
+    fn fix_imports(&self, module: String, name: String) -> (String, String) {
         if self.proto < 3 && self.u.options.fix_imports {
             let key = (module.as_str(), name.as_str());
             if let Ok(i) = compat::NAME_MAPPING.binary_search_by(|(k, _)| k.cmp(&key)) {
@@ -436,8 +460,11 @@ impl<'u, 'h, 'r, 'a, R: Read<'a>> Machine<'u, 'h, 'r, 'a, R> {
                 let (Some(parent), Some(attr)) = (self.graph.as_global(*obj), self.graph.as_str(*attr)) else {
                     return Ok(None);
                 };
-                let g = Global::new(parent.module.clone(), format!("{}.{}", parent.name, attr));
-                self.add(Object::Global(Box::new(g)))?
+                let (module, name) = (parent.module.clone(), format!("{}.{}", parent.name, attr));
+                // The attribute is a global too: the hook sees it (without
+                // the Python 2 mapping, which names modules and classes).
+                let (module, name) = self.resolve(module, name)?;
+                self.add(Object::Global(Box::new(Global { module, name })))?
             }
             ("builtins", "type", [arg]) => {
                 let name = match (*arg, self.graph.as_global(*arg)) {

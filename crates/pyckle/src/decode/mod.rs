@@ -3,13 +3,63 @@
 //! [`loads`] decodes one pickle from a byte slice, [`load`] from a buffered
 //! reader; an [`Unpickler`] carries the options (encoding, limits, hooks)
 //! and decodes streams of pickles back to back.
+//!
+//! ## Which globals a pickle may name
+//!
+//! Every global a pickle names (GLOBAL, STACK_GLOBAL, INST, EXT through the
+//! extension registry, and `getattr` of a global) passes, after the Python 2
+//! names are mapped (`fix_imports`), through the unpickler's
+//! [`find_class`](Unpickler::find_class) hook, which allows it, refuses it
+//! (decoding stops with [`ErrorKind::RefusedGlobal`](crate::ErrorKind::RefusedGlobal),
+//! naming the global, the byte offset of its opcode and the reason) or maps
+//! it to another module and name (a class that moved between modules).
+//!
+//! **The security-team setting** is one call, [`Unpickler::strict`]: every
+//! global is refused except the few pyckle itself turns into core types
+//! ([`CORE_GLOBALS`]: `set`, `frozenset`, `bytes`, `bytearray`,
+//! `_codecs.encode`) and the ones you list. Pickles of plain data (what
+//! `json` could hold, plus bytes, sets, tuples and big ints) decode; a
+//! pickle naming `posix.system` or any class you did not list is refused
+//! before anything else is read. pyckle never runs code from a pickle
+//! either way: strict mode is for pipelines that must not pass on, or hand
+//! to Python, a pickle that names anything unexpected. With a
+//! [`Registry`](crate::classes::Registry), `registry.unpickler(true)` also
+//! allows the registered classes (and their aliases).
+//!
+//! ```
+//! use pyckle::decode::Resolve;
+//! use pyckle::{ErrorKind, Unpickler};
+//!
+//! // pickle.dumps of an object whose __reduce__ is (os.system, ("echo pwned",)), protocol 2.
+//! let hostile = b"\x80\x02cposix\nsystem\nq\x00X\n\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.";
+//! let err = Unpickler::default().strict([]).loads(hostile).unwrap_err();
+//! assert!(matches!(err.kind(), ErrorKind::RefusedGlobal { module, name, .. } if module == "posix" && name == "system"));
+//! assert_eq!(err.offset(), Some(2));
+//! assert_eq!(err.to_string(), "at byte 2 (opcode GLOBAL): refused global posix.system: not in the allow list");
+//!
+//! // Plain data decodes in strict mode: {1, 2} at protocol 2 is builtins.set([1, 2]).
+//! let set = b"\x80\x02c__builtin__\nset\nq\x00]q\x01(K\x01K\x02e\x85q\x02Rq\x03.";
+//! assert!(Unpickler::default().strict([]).loads(set).is_ok());
+//!
+//! // A hook of your own: a class that moved, one refused module.
+//! let mut u = Unpickler::default();
+//! u.find_class(Box::new(|module: &str, name: &str| match (module, name) {
+//!     ("old.models", "Net") => Resolve::rename("models.v2", "Net"),
+//!     ("subprocess", _) => Resolve::Refuse("no subprocess here".into()),
+//!     _ => Resolve::Allow,
+//! }));
+//! let old = b"\x80\x02cold.models\nNet\nq\x00.";
+//! let g = u.loads(old)?;
+//! assert!(g.as_global(g.root()).unwrap().is("models.v2", "Net"));
+//! # Ok::<(), pyckle::Error>(())
+//! ```
 
 mod machine;
 
 use crate::error::Result;
 use crate::graph::{Global, Graph, Value};
 use crate::read::{FrameRead, IoRead, SliceRead};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
 /// How Python 2 `str` (STRING, BINSTRING, SHORT_BINSTRING) is decoded:
@@ -94,10 +144,86 @@ impl Default for DecodeOptions {
 /// the value that stands for it (an `Err` message stops decoding).
 pub type PersistentLoad<'h> = Box<dyn for<'g> FnMut(&mut Graph<'g>, Value) -> Result<Value, String> + 'h>;
 
+/// What a [`find_class`](Unpickler::find_class) hook decides about one global.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolve {
+    /// Keep the global as the pickle names it.
+    Allow,
+    /// Stop decoding with [`ErrorKind::RefusedGlobal`](crate::ErrorKind::RefusedGlobal), giving this reason.
+    Refuse(String),
+    /// Use this module and name instead (a class that moved); the new name
+    /// does not go through the hook again.
+    Rename { module: String, name: String },
+}
+
+impl Resolve {
+    /// `Resolve::Rename` from anything string-like.
+    pub fn rename(module: impl Into<String>, name: impl Into<String>) -> Self {
+        Resolve::Rename { module: module.into(), name: name.into() }
+    }
+}
+
+/// A find-class hook: given the module and (qualified) name of a global,
+/// after the Python 2 names are mapped, decides what becomes of it.
+pub type FindClass<'h> = Box<dyn FnMut(&str, &str) -> Resolve + 'h>;
+
+/// The globals the decoder itself turns into core types (when called as
+/// CPython's pickler writes them), so [`Unpickler::strict`] always allows
+/// them: `set`, `frozenset`, `bytes`, `bytearray` and `_codecs.encode`
+/// (`bytes` below protocol 3). Python 2 names (`__builtin__.set`) are
+/// mapped to these before the check.
+pub const CORE_GLOBALS: &[(&str, &str)] = &[
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "bytes"),
+    ("builtins", "bytearray"),
+    ("_codecs", "encode"),
+];
+
+/// An allow list of globals: the policy behind [`Unpickler::strict`], to
+/// combine with other hooks (the registry's does).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowList {
+    names: HashSet<(String, String)>,
+    modules: HashSet<String>,
+}
+
+impl AllowList {
+    /// [`CORE_GLOBALS`] only.
+    pub fn new() -> Self {
+        AllowList::default()
+    }
+    /// Allows `module.name`; a name of `"*"` allows every name of the module.
+    pub fn allow(&mut self, module: &str, name: &str) -> &mut Self {
+        if name == "*" {
+            self.modules.insert(module.to_string());
+        } else {
+            self.names.insert((module.to_string(), name.to_string()));
+        }
+        self
+    }
+    /// True for a core global or one of the list.
+    pub fn allows(&self, module: &str, name: &str) -> bool {
+        CORE_GLOBALS.iter().any(|&(m, n)| m == module && n == name)
+            || self.modules.contains(module)
+            // A lookup by a borrowed pair without allocating: scan when small.
+            || self.names.iter().any(|(m, n)| m == module && n == name)
+    }
+    /// [`Resolve::Allow`] or a refusal.
+    pub fn resolve(&self, module: &str, name: &str) -> Resolve {
+        if self.allows(module, name) {
+            Resolve::Allow
+        } else {
+            Resolve::Refuse("not in the allow list".into())
+        }
+    }
+}
+
 /// A decoder with its options and hooks.
 pub struct Unpickler<'h> {
     options: DecodeOptions,
     persistent_load: Option<PersistentLoad<'h>>,
+    find_class: Option<FindClass<'h>>,
     extensions: HashMap<i64, Global>,
     buffers: std::collections::VecDeque<Vec<u8>>,
     buffers_used: usize,
@@ -117,6 +243,7 @@ impl<'h> Unpickler<'h> {
         Unpickler {
             options,
             persistent_load: None,
+            find_class: None,
             extensions: HashMap::new(),
             buffers: Default::default(),
             buffers_used: 0,
@@ -131,6 +258,23 @@ impl<'h> Unpickler<'h> {
     pub fn persistent_load(&mut self, hook: PersistentLoad<'h>) -> &mut Self {
         self.persistent_load = Some(hook);
         self
+    }
+    /// Decides about every global the pickle names (see the [module
+    /// docs](self)). Replaces an earlier hook or [`strict`](Self::strict).
+    /// Without a hook every global is allowed, and costs no call.
+    pub fn find_class(&mut self, hook: FindClass<'h>) -> &mut Self {
+        self.find_class = Some(hook);
+        self
+    }
+    /// The security-team setting: refuse every global but [`CORE_GLOBALS`]
+    /// and the `(module, name)` pairs of `allow` (`"*"` as the name allows a
+    /// whole module). Replaces an earlier [`find_class`](Self::find_class) hook.
+    pub fn strict<'s>(&mut self, allow: impl IntoIterator<Item = (&'s str, &'s str)>) -> &mut Self {
+        let mut list = AllowList::new();
+        for (m, n) in allow {
+            list.allow(m, n);
+        }
+        self.find_class(Box::new(move |m: &str, n: &str| list.resolve(m, n)))
     }
     /// Registers an extension code, as `copyreg.add_extension` does.
     pub fn add_extension(&mut self, code: i64, module: &str, name: &str) -> &mut Self {
