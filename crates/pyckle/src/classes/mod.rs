@@ -7,6 +7,7 @@
 //! a user taught it) into Rust values, and back.
 
 pub mod registry;
+pub use registry::{PyClass, Registry};
 pub mod stdlib;
 #[cfg(feature = "numpy")]
 pub mod numpy;
