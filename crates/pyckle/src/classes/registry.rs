@@ -196,7 +196,7 @@ pub trait PyClass: Sized + 'static {
     /// (either may be None), or what `__getstate__` returned.
     /// [`Loader::attrs`] reads the first two.
     fn set_state(&mut self, cx: &mut Loader<'_, '_>, state: Value) -> Result<(), ConvertError> {
-        Err(cx.refused(Self::MODULE, Self::QUALNAME, "a state (BUILD)", state))
+        Err(cx.refused(Self::MODULE, Self::QUALNAME, "state (BUILD)", state))
     }
 
     /// An item APPENDed to the object (a list subclass).
@@ -588,7 +588,7 @@ impl<'r, 'g> Loader<'r, 'g> {
         if let Some(state) = record.state {
             match &class.state {
                 Some(f) => f(&mut *obj, self, state)?,
-                None => return Err(self.refused(&class.module, &class.qualname, "a state (BUILD)", state)),
+                None => return Err(self.refused(&class.module, &class.qualname, "state (BUILD)", state)),
             }
         }
         for (i, &item) in record.items.iter().enumerate() {
@@ -681,23 +681,10 @@ impl<'r, 'g> Loader<'r, 'g> {
 
     // --- reading values -------------------------------------------------
 
-    /// Python's type name of a value, for messages.
+    /// Python's type name of a value, for messages (`int`, `dict`,
+    /// `__main__.Greeter object`, `global os.system`).
     pub fn type_name(&self, value: Value) -> String {
-        match value {
-            Value::None => "None".into(),
-            Value::Bool(_) => "bool".into(),
-            Value::Int(_) => "int".into(),
-            Value::Float(_) => "float".into(),
-            Value::Obj(_) => match self.graph.object(value) {
-                Some(Object::Global(g)) => format!("global {}.{}", g.module, g.name),
-                Some(Object::Record(r)) => match self.graph.as_global(r.callable) {
-                    Some(g) => format!("{}.{} object", g.module, g.name),
-                    None => "object".into(),
-                },
-                Some(o) => o.type_name().into(),
-                None => "dangling reference".into(),
-            },
-        }
+        type_name(self.graph, value)
     }
 
     /// "expected `what`, found a ...".
@@ -773,9 +760,10 @@ impl<'r, 'g> Loader<'r, 'g> {
             }
             Ok(())
         };
+        let dict_or_none = |v: Value| v == Value::None || matches!(self.graph.object(v), Some(Object::Dict(_)));
         match self.graph.object(state) {
             Some(Object::Dict(_)) => add(state)?,
-            Some(Object::Tuple(t)) if t.len() == 2 => {
+            Some(Object::Tuple(t)) if t.len() == 2 && t.iter().all(|&v| dict_or_none(v)) => {
                 for &part in t.iter() {
                     if part != Value::None {
                         add(part)?;
@@ -802,19 +790,34 @@ trait TypeNames {
 
 impl TypeNames for Graph<'_> {
     fn describe(&self, v: Value) -> String {
-        match self.object(v) {
-            Some(o) => o.type_name().into(),
-            None => match v {
-                Value::None => "None".into(),
-                Value::Bool(_) => "bool".into(),
-                Value::Int(_) => "int".into(),
-                Value::Float(_) => "float".into(),
-                Value::Obj(_) => "dangling reference".into(),
-            },
-        }
+        type_name(self, v)
     }
     fn text(&self, v: Value) -> Option<&str> {
         self.as_str(v)
+    }
+}
+
+fn type_name(graph: &Graph<'_>, value: Value) -> String {
+    match value {
+        Value::None => "None".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Int(_) => "int".into(),
+        Value::Float(_) => "float".into(),
+        Value::Obj(_) => match graph.object(value) {
+            Some(Object::Global(g)) => format!("global {}.{}", g.module, g.name),
+            Some(Object::Record(r)) => match graph.as_global(r.callable) {
+                Some(g) if g.is("copyreg", "_reconstructor") || g.is("copyreg", "__newobj__") => {
+                    match graph.as_tuple(r.args).and_then(|a| a.first()).and_then(|&c| graph.as_global(c)) {
+                        Some(c) => format!("{}.{} object", c.module, c.name),
+                        None => "object".into(),
+                    }
+                }
+                Some(g) => format!("{}.{} object", g.module, g.name),
+                None => "object".into(),
+            },
+            Some(o) => o.type_name().into(),
+            None => "dangling reference".into(),
+        },
     }
 }
 
