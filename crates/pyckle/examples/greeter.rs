@@ -102,9 +102,10 @@ pub fn greetings(dir: &Path) -> Vec<(u8, &'static str, Result<String, String>)> 
 }
 
 fn main() {
-    let dir = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/talk")
-    });
+    let dir = std::env::args_os()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/talk"));
     let mut failed = false;
     for (p, way, greeting) in greetings(&dir) {
         match greeting {

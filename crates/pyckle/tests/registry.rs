@@ -62,7 +62,9 @@ impl PyClass for Point {
     const MODULE: &'static str = "__main__";
     const QUALNAME: &'static str = "Point";
     fn new(cx: &mut Loader, args: &[Value], kwargs: &[(Value, Value)]) -> Result<Self, ConvertError> {
-        let [x] = args else { return Err(ConvertError::new(format!("Point takes one positional, got {}", args.len()))) };
+        let [x] = args else {
+            return Err(ConvertError::new(format!("Point takes one positional, got {}", args.len())));
+        };
         let mut p = Point { x: cx.int(*x)?, y: 0 };
         for &(k, v) in kwargs {
             match cx.str(k)? {
@@ -157,7 +159,7 @@ fn greeter_from_every_protocol_and_back_byte_for_byte() {
     for p in 0..=5u8 {
         let data = talk(&format!("greeter_p{p}.pkl"));
         for strict in [false, true] {
-            let graph = classes.unpickler(strict).loads(&data).unwrap();
+            let graph = classes.unpickler(strict).loads(data).unwrap();
             let g: Greeter = classes.load(&graph, graph.root()).unwrap();
             assert_eq!(g, Greeter { name: "Gopher".into() }, "protocol {p}, strict {strict}");
             let any = classes.load_any(&graph, graph.root()).unwrap();
@@ -200,7 +202,7 @@ fn shared_greeters_load_twice() {
     let classes = greeters();
     for p in 0..=5u8 {
         let data = talk(&format!("greeters_shared_p{p}.pkl"));
-        let graph = classes.unpickler(true).loads(&data).unwrap();
+        let graph = classes.unpickler(true).loads(data).unwrap();
         let items = match graph.object(graph.root()) {
             Some(Object::List(v)) => v.clone(),
             other => panic!("a list, not {other:?}"),
@@ -218,13 +220,13 @@ fn moved_class_loads_through_an_alias() {
         let data = talk(&format!("greeter_old_module_p{p}.pkl"));
         // Without an alias: a clear error naming both classes.
         let classes = greeters();
-        let graph = pyckle::loads(&data).unwrap();
+        let graph = pyckle::loads(data).unwrap();
         let err = classes.load::<Greeter>(&graph, graph.root()).unwrap_err();
         assert_eq!(
             err.message, "expected an object of __main__.Greeter, found one of gopher_talk.greeting.Greeter",
             "protocol {p}"
         );
-        let err = classes.unpickler(true).loads(&data).unwrap_err();
+        let err = classes.unpickler(true).loads(data).unwrap_err();
         assert!(
             matches!(err.kind(), ErrorKind::RefusedGlobal { module, name, .. } if module == "gopher_talk.greeting" && name == "Greeter"),
             "protocol {p}: {err}"
@@ -239,7 +241,7 @@ fn moved_class_loads_through_an_alias() {
         assert_eq!(g.name, "Gopher");
         // ...and in the decoder, which renames the global (strict or not).
         for strict in [false, true] {
-            let graph = classes.unpickler(strict).loads(&data).unwrap();
+            let graph = classes.unpickler(strict).loads(data).unwrap();
             let names: Vec<String> = graph
                 .objects()
                 .filter_map(|(_, o)| match o {
@@ -261,7 +263,7 @@ fn newobj_ex_keyword_arguments() {
     classes.register::<Point>();
     for p in 2..=5u8 {
         let data = talk(&format!("point_p{p}.pkl"));
-        let graph = pyckle::loads(&data).unwrap();
+        let graph = pyckle::loads(data).unwrap();
         if p >= 4 {
             let r = graph.as_record(graph.root()).unwrap();
             assert_eq!(r.kind, pyckle::RecordKind::NewObjEx);
@@ -270,7 +272,7 @@ fn newobj_ex_keyword_arguments() {
         assert_eq!(point, Point { x: 3, y: 4 }, "protocol {p}");
         // At 2 and 3 CPython writes functools.partial(getattr(Point, '__new__'), Point, 3, y=4)():
         // strict mode refuses functools.partial unless it is allowed.
-        let strict = classes.unpickler(true).loads(&data);
+        let strict = classes.unpickler(true).loads(data);
         if p >= 4 {
             let graph = strict.unwrap();
             assert_eq!(classes.load::<Point>(&graph, graph.root()).unwrap(), Point { x: 3, y: 4 });
@@ -284,7 +286,7 @@ fn newobj_ex_keyword_arguments() {
             allow.allow("functools", "partial").allow("builtins", "getattr");
             let mut u = Unpickler::default();
             u.find_class(classes.find_class_hook(Some(allow)));
-            let graph = u.loads(&data).unwrap();
+            let graph = u.loads(data).unwrap();
             assert_eq!(classes.load::<Point>(&graph, graph.root()).unwrap(), Point { x: 3, y: 4 });
         }
     }
@@ -386,7 +388,7 @@ fn state_of_every_shape() {
     }
     for p in 0..=5u8 {
         let data = talk(&format!("version_p{p}.pkl"));
-        let graph = pyckle::loads(&data).unwrap();
+        let graph = pyckle::loads(data).unwrap();
         assert_eq!(classes.load::<(i64, i64, u8)>(&graph, graph.root()).unwrap(), (3, 11, 1), "p{p}: state set once");
         assert_eq!(classes.dumps(&(3i64, 11i64, 0u8), p).unwrap(), data, "p{p}");
     }
@@ -488,7 +490,7 @@ fn hook_sees_every_global_after_fix_imports() {
     let data = talk("greeter_p0.pkl"); // copy_reg._reconstructor, __main__.Greeter, __builtin__.object
     let mut u = Unpickler::default();
     u.find_class(recording(&seen, |_, _| Resolve::Allow));
-    u.loads(&data).unwrap();
+    u.loads(data).unwrap();
     assert_eq!(*seen.borrow(), ["copyreg._reconstructor", "__main__.Greeter", "builtins.object"]);
     // STACK_GLOBAL (protocol 4).
     seen.borrow_mut().clear();
@@ -509,10 +511,7 @@ fn hook_sees_every_global_after_fix_imports() {
     let mut u = Unpickler::default();
     u.find_class(recording(&seen, |_, _| Resolve::Allow));
     let g = u.loads(talk("point_p3.pkl")).unwrap();
-    assert_eq!(
-        *seen.borrow(),
-        ["functools.partial", "builtins.getattr", "__main__.Point", "__main__.Point.__new__"]
-    );
+    assert_eq!(*seen.borrow(), ["functools.partial", "builtins.getattr", "__main__.Point", "__main__.Point.__new__"]);
     assert!(g.objects().any(|(_, o)| matches!(o, Object::Global(g) if g.is("__main__", "Point.__new__"))));
 }
 
@@ -536,7 +535,9 @@ fn refusal_names_the_global_the_offset_and_the_reason() {
         assert_eq!(err.offset(), Some(offset), "{file}");
         assert_eq!(
             err.to_string(),
-            format!("at byte {offset} (opcode {opcode}): refused global __main__.Greeter: Greeter is not for this service")
+            format!(
+                "at byte {offset} (opcode {opcode}): refused global __main__.Greeter: Greeter is not for this service"
+            )
         );
         match err.kind() {
             ErrorKind::RefusedGlobal { module, name, reason } => {
@@ -577,11 +578,11 @@ fn strict_refuses_os_system_at_every_protocol() {
     for p in 0..=5u8 {
         let data = talk(&format!("hostile_p{p}.pkl"));
         // Without strict mode, it is just a record (pyckle runs nothing).
-        let graph = pyckle::loads(&data).unwrap();
+        let graph = pyckle::loads(data).unwrap();
         assert!(graph.as_record(graph.root()).is_some());
         for err in [
-            Unpickler::default().strict([]).loads(&data).unwrap_err(),
-            greeters().unpickler(true).loads(&data).unwrap_err(),
+            Unpickler::default().strict([]).loads(data).unwrap_err(),
+            greeters().unpickler(true).loads(data).unwrap_err(),
         ] {
             assert!(
                 matches!(err.kind(), ErrorKind::RefusedGlobal { module, name, .. } if module == "posix" && name == "system"),
@@ -592,9 +593,9 @@ fn strict_refuses_os_system_at_every_protocol() {
             assert_eq!(data[at], want, "p{p}: the offset is the opcode naming posix.system");
         }
         // Allowing it by name lets it through; so does non-strict.
-        assert!(Unpickler::default().strict([("posix", "system")]).loads(&data).is_ok());
-        assert!(Unpickler::default().strict([("posix", "*")]).loads(&data).is_ok());
-        assert!(greeters().unpickler(false).loads(&data).is_ok());
+        assert!(Unpickler::default().strict([("posix", "system")]).loads(data).is_ok());
+        assert!(Unpickler::default().strict([("posix", "*")]).loads(data).is_ok());
+        assert!(greeters().unpickler(false).loads(data).is_ok());
     }
     let err = Unpickler::default().strict([]).loads(talk("hostile_p0.pkl")).unwrap_err();
     assert_eq!(err.to_string(), "at byte 0 (opcode GLOBAL): refused global posix.system: not in the allow list");
@@ -604,9 +605,9 @@ fn strict_refuses_os_system_at_every_protocol() {
 fn strict_mode_without_a_registry_refuses_the_greeter_but_allows_it_by_name() {
     for p in 0..=5u8 {
         let data = talk(&format!("greeter_p{p}.pkl"));
-        assert!(Unpickler::default().strict([]).loads(&data).is_err());
+        assert!(Unpickler::default().strict([]).loads(data).is_err());
         let allowed = [("__main__", "Greeter"), ("copyreg", "_reconstructor"), ("builtins", "object")];
-        let graph = Unpickler::default().strict(allowed).loads(&data).unwrap();
+        let graph = Unpickler::default().strict(allowed).loads(data).unwrap();
         assert_eq!(greeters().load::<Greeter>(&graph, graph.root()).unwrap().name, "Gopher");
     }
 }

@@ -215,9 +215,11 @@ pub trait PyClass: Sized + 'static {
     fn to_pickle(&self, graph: &mut Graph<'static>) -> Result<Value, ConvertError>;
 }
 
-type NewFn = Box<dyn Fn(&mut Loader<'_, '_>, &[Value], &[(Value, Value)]) -> Result<Box<dyn Any>, ConvertError> + Send + Sync>;
+type NewFn =
+    Box<dyn Fn(&mut Loader<'_, '_>, &[Value], &[(Value, Value)]) -> Result<Box<dyn Any>, ConvertError> + Send + Sync>;
 type StateFn = Box<dyn Fn(&mut dyn Any, &mut Loader<'_, '_>, Value) -> Result<(), ConvertError> + Send + Sync>;
-type ItemFn = Box<dyn Fn(&mut dyn Any, &mut Loader<'_, '_>, Value, Option<Value>) -> Result<(), ConvertError> + Send + Sync>;
+type ItemFn =
+    Box<dyn Fn(&mut dyn Any, &mut Loader<'_, '_>, Value, Option<Value>) -> Result<(), ConvertError> + Send + Sync>;
 type WriteFn = Box<dyn Fn(&dyn Any, &mut Graph<'static>) -> Result<Value, ConvertError> + Send + Sync>;
 
 /// One registered class.
@@ -284,9 +286,8 @@ impl<T: 'static> ClassBuilder<'_, T> {
         self,
         f: impl Fn(&mut T, &mut Loader<'_, '_>, Value, Value) -> Result<(), ConvertError> + Send + Sync + 'static,
     ) -> Self {
-        self.class.set_item = Some(Box::new(move |obj, cx, key, value| {
-            f(downcast_mut::<T>(obj), cx, key, value.unwrap_or(Value::None))
-        }));
+        self.class.set_item =
+            Some(Box::new(move |obj, cx, key, value| f(downcast_mut::<T>(obj), cx, key, value.unwrap_or(Value::None))));
         self
     }
     /// How to write the value into a graph (see [`PyClass::to_pickle`]).
@@ -308,11 +309,7 @@ impl Registry {
 
     /// Registers a [`PyClass`] under `T::MODULE` and `T::QUALNAME`.
     pub fn register<T: PyClass>(&mut self) -> &mut Self {
-        self.insert::<T>(
-            T::MODULE,
-            T::QUALNAME,
-            Box::new(|cx, args, kwargs| Ok(Box::new(T::new(cx, args, kwargs)?))),
-        );
+        self.insert::<T>(T::MODULE, T::QUALNAME, Box::new(|cx, args, kwargs| Ok(Box::new(T::new(cx, args, kwargs)?))));
         let class = self.class_mut::<T>();
         class.state = Some(Box::new(|obj, cx, state| downcast_mut::<T>(obj).set_state(cx, state)));
         class.append = Some(Box::new(|obj, cx, item, _| downcast_mut::<T>(obj).append(cx, item)));
@@ -458,9 +455,10 @@ impl Registry {
 
     /// Writes `value` (of a registered type with a writer) into `graph`.
     pub fn write<T: 'static>(&self, graph: &mut Graph<'static>, value: &T) -> Result<Value, ConvertError> {
-        let class = self.by_type.get(&TypeId::of::<T>()).map(|&i| &self.classes[i]).ok_or_else(|| {
-            ConvertError::new(format!("{} is not a registered class", std::any::type_name::<T>()))
-        })?;
+        let class =
+            self.by_type.get(&TypeId::of::<T>()).map(|&i| &self.classes[i]).ok_or_else(|| {
+                ConvertError::new(format!("{} is not a registered class", std::any::type_name::<T>()))
+            })?;
         let write = class.write.as_ref().ok_or_else(|| {
             ConvertError::new(format!("{}.{} was registered without a writer", class.module, class.qualname))
         })?;
@@ -480,9 +478,8 @@ impl Registry {
     /// The pickle of `value` at `protocol`, as CPython writes an instance
     /// of its class. A conversion error is [`ErrorKind::Unpicklable`](crate::ErrorKind::Unpicklable).
     pub fn dumps<T: 'static>(&self, value: &T, protocol: u8) -> crate::Result<Vec<u8>> {
-        let graph = self
-            .to_graph(value)
-            .map_err(|e| crate::Error::new(crate::ErrorKind::Unpicklable(e.to_string())))?;
+        let graph =
+            self.to_graph(value).map_err(|e| crate::Error::new(crate::ErrorKind::Unpicklable(e.to_string())))?;
         crate::dumps(&graph, protocol)
     }
 }
@@ -521,9 +518,10 @@ impl<'r, 'g> Loader<'r, 'g> {
 
     /// Loads `value` as a `T` (registered, and named by the record).
     pub fn load<T: 'static>(&mut self, value: Value) -> Result<T, ConvertError> {
-        let want = self.registry.by_type.get(&TypeId::of::<T>()).copied().ok_or_else(|| {
-            ConvertError::new(format!("{} is not a registered class", std::any::type_name::<T>()))
-        })?;
+        let want =
+            self.registry.by_type.get(&TypeId::of::<T>()).copied().ok_or_else(|| {
+                ConvertError::new(format!("{} is not a registered class", std::any::type_name::<T>()))
+            })?;
         let c = self.construction(value)?;
         let found = self.registry.index_of(c.module, c.name);
         if found.map(|i| self.registry.classes[i].type_id) != Some(TypeId::of::<T>()) {
@@ -835,7 +833,8 @@ impl<'r> Attrs<'r> {
         let v = self.require(name)?;
         match self.describe.text(v) {
             Some(s) => Ok(s.to_string()),
-            None => Err(ConvertError::new(format!("expected a str, found {}", self.describe.describe(v))).at(format!(".{name}"))),
+            None => Err(ConvertError::new(format!("expected a str, found {}", self.describe.describe(v)))
+                .at(format!(".{name}"))),
         }
     }
     /// Every attribute, in the state's order.
