@@ -643,3 +643,37 @@ fn strict_accepts_exactly_the_plain_data_fixtures() {
     assert!(accepted > 200 && refused > 100, "accepted {accepted}, refused {refused}");
     eprintln!("strict mode: {accepted} plain-data fixtures accepted, {refused} refused");
 }
+
+#[test]
+fn a_registry_is_shared_between_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let classes = greeters();
+    send_sync(&classes);
+    let data = talk("greeter_p3.pkl");
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let graph = classes.unpickler(true).loads(data).unwrap();
+                    classes.load::<Greeter>(&graph, graph.root()).unwrap().name
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap(), "Gopher");
+        }
+    });
+}
+
+#[test]
+fn allow_list_by_name_and_by_module() {
+    let mut list = AllowList::new();
+    list.allow("collections", "OrderedDict").allow("numpy", "*");
+    assert!(list.allows("builtins", "set") && list.allows("_codecs", "encode"), "core globals");
+    assert!(list.allows("collections", "OrderedDict") && !list.allows("collections", "deque"));
+    assert!(list.allows("numpy", "dtype") && list.allows("numpy", "ndarray"));
+    assert!(!list.allows("numpy.core.multiarray", "_reconstruct"), "a module, not its submodules");
+    assert!(!list.allows("builtins", "eval") && !list.allows("builtins", "getattr"));
+    assert_eq!(list.resolve("os", "system"), Resolve::Refuse("not in the allow list".into()));
+    assert_eq!(list.resolve("numpy", "dtype"), Resolve::Allow);
+}

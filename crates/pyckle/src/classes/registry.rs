@@ -241,9 +241,11 @@ struct Class {
 #[derive(Default)]
 pub struct Registry {
     classes: Vec<Class>,
-    by_name: HashMap<(String, String), usize>,
+    /// Module -> qualname -> index in `classes` (looked up by `&str`).
+    by_name: HashMap<String, HashMap<String, usize>>,
     by_type: HashMap<TypeId, usize>,
-    aliases: HashMap<(String, String), (String, String)>,
+    /// Old module -> old name -> (module, name).
+    aliases: HashMap<String, HashMap<String, (String, String)>>,
 }
 
 impl fmt::Debug for Registry {
@@ -347,8 +349,7 @@ impl Registry {
             set_item: None,
             write: None,
         };
-        let key = (module.to_string(), qualname.to_string());
-        let index = match self.by_name.get(&key) {
+        let index = match self.by_name.get(module).and_then(|names| names.get(qualname)) {
             Some(&i) => {
                 self.classes[i] = class;
                 i
@@ -358,7 +359,7 @@ impl Registry {
                 self.classes.len() - 1
             }
         };
-        self.by_name.insert(key, index);
+        self.by_name.entry(module.to_string()).or_default().insert(qualname.to_string(), index);
         self.by_type.insert(TypeId::of::<T>(), index);
     }
 
@@ -373,7 +374,7 @@ impl Registry {
     /// the old name while decoding, as pickles of classes that moved
     /// between modules need.
     pub fn alias(&mut self, old_module: &str, old_name: &str, module: &str, name: &str) -> &mut Self {
-        self.aliases.insert((old_module.into(), old_name.into()), (module.into(), name.into()));
+        self.aliases.entry(old_module.into()).or_default().insert(old_name.into(), (module.into(), name.into()));
         self
     }
 
@@ -386,15 +387,12 @@ impl Registry {
     }
 
     fn lookup_alias(&self, module: &str, name: &str) -> Option<&(String, String)> {
-        if self.aliases.is_empty() {
-            return None;
-        }
-        self.aliases.get(&(module.to_string(), name.to_string()))
+        self.aliases.get(module).and_then(|names| names.get(name))
     }
 
     fn index_of(&self, module: &str, name: &str) -> Option<usize> {
         let (module, name) = self.resolve_name(module, name);
-        self.by_name.get(&(module.to_string(), name.to_string())).copied()
+        self.by_name.get(module).and_then(|names| names.get(name)).copied()
     }
 
     /// True when `module.name` (or the class an alias of it names) is registered.
@@ -414,7 +412,7 @@ impl Registry {
                 return Resolve::Rename { module: m.clone(), name: n.clone() };
             }
             let Some(list) = &strict else { return Resolve::Allow };
-            let registered = |n: &str| self.by_name.contains_key(&(module.to_string(), n.to_string()));
+            let registered = |n: &str| self.by_name.get(module).is_some_and(|names| names.contains_key(n));
             if list.allows(module, name)
                 || INSTANCE_GLOBALS.iter().any(|&(m, n)| m == module && n == name)
                 || registered(name)

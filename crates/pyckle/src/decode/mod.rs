@@ -184,7 +184,8 @@ pub const CORE_GLOBALS: &[(&str, &str)] = &[
 /// combine with other hooks (the registry's does).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AllowList {
-    names: HashSet<(String, String)>,
+    /// Module -> names in it (looked up by `&str`, without allocating).
+    names: HashMap<String, HashSet<String>>,
     modules: HashSet<String>,
 }
 
@@ -198,7 +199,7 @@ impl AllowList {
         if name == "*" {
             self.modules.insert(module.to_string());
         } else {
-            self.names.insert((module.to_string(), name.to_string()));
+            self.names.entry(module.to_string()).or_default().insert(name.to_string());
         }
         self
     }
@@ -206,8 +207,7 @@ impl AllowList {
     pub fn allows(&self, module: &str, name: &str) -> bool {
         CORE_GLOBALS.iter().any(|&(m, n)| m == module && n == name)
             || self.modules.contains(module)
-            // A lookup by a borrowed pair without allocating: scan when small.
-            || self.names.iter().any(|(m, n)| m == module && n == name)
+            || self.names.get(module).is_some_and(|names| names.contains(name))
     }
     /// [`Resolve::Allow`] or a refusal.
     pub fn resolve(&self, module: &str, name: &str) -> Resolve {
