@@ -7,10 +7,11 @@
 //! a user taught it) into Rust values, and back.
 
 pub mod registry;
-pub use registry::{PyClass, Registry};
 pub mod stdlib;
 #[cfg(feature = "numpy")]
 pub mod numpy;
+
+pub use registry::{PyClass, Registry};
 
 use crate::graph::{Graph, Value};
 use std::fmt;
