@@ -180,7 +180,9 @@ fn the_example_greets_six_times_each_way() {
         assert_eq!(greeting.as_deref(), Ok("Hi, Gopher!"), "protocol {p}");
     }
     let derived: Vec<_> = results.iter().filter(|r| r.1 == "derive").collect();
-    assert_eq!(derived.len(), 6);
+    // The derive way needs the serde feature (on by default).
+    let ways = if cfg!(feature = "serde") { 2 } else { 1 };
+    assert_eq!(derived.len(), 6 * (ways - 1));
     let mut pending = 0;
     for (p, _, greeting) in &derived {
         match greeting {
@@ -194,7 +196,7 @@ fn the_example_greets_six_times_each_way() {
     if pending > 0 {
         eprintln!("note: the derive way is pending the serde Deserializer ({pending} of 6 said \"not yet\")");
     }
-    assert_eq!(results.len(), 12);
+    assert_eq!(results.len(), 6 * ways);
 }
 
 #[test]
