@@ -153,7 +153,9 @@ fn case(name: &str, p: u8) -> Vec<u8> {
         "empty_instance" => to_vec(&Empty {}, o.class("Empty", "__main__", "Empty")),
         "enum_std" => to_vec(&vec![E::A, E::B(1), E::C(1, 2), E::D { x: 1 }], o),
         "enum_compat" => to_vec(&vec![E::A, E::B(1), E::C(1, 2), E::D { x: 1 }], o.compat_enum_repr()),
-        "enum_member" => to_vec(&vec![Color::Red, Color::Green, Color::Red], o.enum_class("Color", "__main__", "Color")),
+        "enum_member" => {
+            to_vec(&vec![Color::Red, Color::Green, Color::Red], o.enum_class("Color", "__main__", "Color"))
+        }
         "set" => to_vec(&Tags { tags: ["a", "b", "c", "d"].into_iter().collect() }, o),
         "frozenset" => to_vec(&Frozen(vec![1, 2, 3]), o),
         "bigint" => to_vec(&vec![Big("1267650600228229401496703205376"), Big("-1180591620717411303424")], o),
@@ -185,7 +187,11 @@ fn every_case_equals_cpython_at_every_protocol() {
         let (name, p, want) = (cols[0], cols[1].parse::<u8>().unwrap(), hex(cols[2]));
         let got = case(name, p);
         if got != want {
-            failures.push(format!("{name} at protocol {p}:\n  want {:?}\n  got  {:?}", want.escape_ascii().to_string(), got.escape_ascii().to_string()));
+            failures.push(format!(
+                "{name} at protocol {p}:\n  want {:?}\n  got  {:?}",
+                want.escape_ascii().to_string(),
+                got.escape_ascii().to_string()
+            ));
         }
         checked += 1;
     }

@@ -369,7 +369,11 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T, options: SerOptions) -> Result<V
 }
 
 /// Serializes `value` as a pickle into `writer`.
-pub fn to_writer<W: std::io::Write, T: Serialize + ?Sized>(writer: &mut W, value: &T, options: SerOptions) -> Result<()> {
+pub fn to_writer<W: std::io::Write, T: Serialize + ?Sized>(
+    writer: &mut W,
+    value: &T,
+    options: SerOptions,
+) -> Result<()> {
     let graph = to_graph(value, &options)?;
     let mut pickler = Pickler::with_options(writer, options.encode_options())?;
     pickler.dump(&graph)?;
@@ -628,7 +632,8 @@ impl<'s, 'o> ser::Serializer for &'s mut Serializer<'o> {
                     Value::Int(i) => return Ok(Value::Int(i)),
                     _ => self.graph.as_str(inner),
                 };
-                let digits = digits.ok_or_else(|| Error::new("a $pyckle::BigInt must be a string of decimal digits"))?;
+                let digits =
+                    digits.ok_or_else(|| Error::new("a $pyckle::BigInt must be a string of decimal digits"))?;
                 let i: BigInt = digits
                     .parse()
                     .map_err(|_| Error::new(format!("a $pyckle::BigInt must be decimal digits, not {digits:?}")))?;
