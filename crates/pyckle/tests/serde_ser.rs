@@ -26,6 +26,10 @@ struct Greeter {
 struct Empty {}
 
 #[derive(Serialize)]
+#[serde(rename = "Empty")]
+struct EmptyUnit;
+
+#[derive(Serialize)]
 struct UnitTuple();
 
 #[derive(Serialize)]
@@ -150,7 +154,12 @@ fn case(name: &str, p: u8) -> Vec<u8> {
             &vec![Greeter { _name: "Gopher".into() }, Greeter { _name: "Gordon".into() }],
             o.class("Greeter", "__main__", "Greeter"),
         ),
-        "empty_instance" => to_vec(&Empty {}, o.class("Empty", "__main__", "Empty")),
+        "empty_instance" => {
+            let unit = to_vec(&EmptyUnit, o.clone().class("Empty", "__main__", "Empty")).unwrap();
+            let r = to_vec(&Empty {}, o.class("Empty", "__main__", "Empty"));
+            assert_eq!(r.as_ref().ok(), Some(&unit), "a unit struct is an instance too");
+            r
+        }
         "enum_std" => to_vec(&vec![E::A, E::B(1), E::C(1, 2), E::D { x: 1 }], o),
         "enum_compat" => to_vec(&vec![E::A, E::B(1), E::C(1, 2), E::D { x: 1 }], o.compat_enum_repr()),
         "enum_member" => {

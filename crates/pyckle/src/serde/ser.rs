@@ -613,8 +613,16 @@ impl<'s, 'o> ser::Serializer for &'s mut Serializer<'o> {
     fn serialize_unit(self) -> Result<Value> {
         Ok(Value::None)
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Value> {
-        Ok(Value::None)
+    fn serialize_unit_struct(self, name: &'static str) -> Result<Value> {
+        // A unit struct named by SerOptions::class is an instance with an empty __dict__.
+        match self.options.classes.get(name) {
+            Some(class) => {
+                let class = class.clone();
+                let state = self.graph.add(Object::Dict(Dict::new()));
+                Ok(self.instance(&class, state))
+            }
+            None => Ok(Value::None),
+        }
     }
     fn serialize_unit_variant(self, name: &'static str, _index: u32, variant: &'static str) -> Result<Value> {
         if let Some(class) = self.options.enum_classes.get(name) {
