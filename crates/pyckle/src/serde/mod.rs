@@ -13,3 +13,6 @@ mod ser;
 pub use de::{from_graph, from_reader, from_slice, from_value, DeOptions, Deserializer};
 pub use error::{Error, Result};
 pub use ser::{to_graph, to_vec, to_writer, SerOptions, Serializer};
+pub mod frozenset;
+pub mod set;
+pub use ser::{BIGINT_NEWTYPE, DEFAULT_MAX_DEPTH, FROZENSET_NEWTYPE, SET_NEWTYPE};
