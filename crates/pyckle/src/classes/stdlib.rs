@@ -211,13 +211,16 @@ pub enum Std {
     Path(Path),
 }
 
-/// Which standard-library object `value` is, if any: `None` for anything
-/// else (core types, unknown classes). `Some(Err)` when the class is known
-/// but its record is malformed (a `datetime` with 3 bytes of state).
-///
-/// Named tuples are not recognized here (a pickle cannot tell them from
-/// other classes made from a tuple); see [`NamedTuple`].
-pub fn recognize(graph: &Graph<'_>, value: Value) -> Option<Result<Std, ConvertError>> {
-    let _ = (graph, value);
-    None
-}
+#[cfg(any(
+    feature = "chrono",
+    feature = "decimal",
+    feature = "uuid",
+    feature = "complex",
+    feature = "fraction",
+    feature = "indexmap"
+))]
+mod crates;
+mod read;
+mod write;
+
+pub use read::{recognize, DecimalKind, DecimalParts};
