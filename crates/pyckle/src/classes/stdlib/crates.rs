@@ -137,7 +137,9 @@ mod chrono_impls {
                     if us % 1_000_000 != 0 {
                         return Err(err(format!("a utc offset of {us} us is not whole seconds")));
                     }
-                    FixedOffset::east_opt((us / 1_000_000) as i32).ok_or_else(|| err("utc offset out of range"))
+                    i32::try_from(us / 1_000_000)
+                        .ok()
+                        .and_then(FixedOffset::east_opt).ok_or_else(|| err("utc offset out of range"))
                 }
                 TzInfo::Zone(key) => Err(err(format!("zoneinfo.ZoneInfo({key:?}) is not a fixed offset"))),
                 TzInfo::Other(_) => Err(err("a tzinfo that is not datetime.timezone is not a fixed offset")),
@@ -175,7 +177,10 @@ mod chrono_impls {
 
     impl From<TimeDelta> for chrono::TimeDelta {
         fn from(d: TimeDelta) -> Self {
-            chrono::TimeDelta::microseconds(d.total_microseconds())
+            // Python's range (±999999999 days) is within chrono's (±2**63 ms).
+            chrono::TimeDelta::days(d.days.into())
+                + chrono::TimeDelta::seconds(d.seconds.into())
+                + chrono::TimeDelta::microseconds(d.microseconds.into())
         }
     }
 
@@ -187,8 +192,9 @@ mod chrono_impls {
             if d.subsec_nanos() % 1000 != 0 {
                 return Err(err("a duration that is not a whole number of microseconds"));
             }
-            let us = d.num_microseconds().ok_or_else(|| err("duration out of range"))?;
-            TimeDelta::new(0, 0, us)
+            let secs = d.num_seconds();
+            let us = (d - chrono::TimeDelta::seconds(secs)).num_microseconds().unwrap_or(0);
+            TimeDelta::new(0, secs, us)
         }
     }
 

@@ -9,9 +9,10 @@ use std::borrow::Cow;
 
 /// A record seen as a call of a class: `class(*args)`, with the record for
 /// its state and items. `copyreg._reconstructor(cls, base, state)` and
-/// `copyreg.__newobj__(cls, *args)` are seen through.
+/// `copyreg.__newobj__(cls, *args)` are seen through, and so is a callable
+/// that is `getattr(cls, 'name')` (class `cls.name`).
 pub(super) struct Call<'a> {
-    pub class: &'a Global,
+    pub class: Cow<'a, Global>,
     pub args: &'a [Value],
     pub rec: &'a Record,
     /// `Some(base)` for `copyreg._reconstructor(cls, base, state)`; `args`
@@ -19,21 +20,42 @@ pub(super) struct Call<'a> {
     pub base: Option<&'a Global>,
 }
 
+/// The global a value names: a global, or `getattr(global, 'name')` left
+/// as a record (the decoder folds those made of globals; a graph built by
+/// hand may hold the record).
+fn global_of<'a>(graph: &'a Graph<'_>, v: Value) -> Option<Cow<'a, Global>> {
+    if let Some(g) = graph.as_global(v) {
+        return Some(Cow::Borrowed(g));
+    }
+    let rec = graph.as_record(v)?;
+    if rec.kind != RecordKind::Reduce || !graph.as_global(rec.callable)?.is("builtins", "getattr") {
+        return None;
+    }
+    match graph.as_tuple(rec.args)? {
+        [obj, attr] => {
+            let parent = global_of(graph, *obj)?;
+            let attr = graph.as_str(*attr)?;
+            Some(Cow::Owned(Global::new(parent.module.clone(), format!("{}.{attr}", parent.name))))
+        }
+        _ => None,
+    }
+}
+
 pub(super) fn call_of<'a>(graph: &'a Graph<'_>, value: Value) -> Option<Call<'a>> {
     let rec = graph.as_record(value)?;
-    let callable = graph.as_global(rec.callable)?;
+    let callable = global_of(graph, rec.callable)?;
     let args: &[Value] = graph.as_tuple(rec.args).unwrap_or(&[]);
     if rec.kind == RecordKind::Reduce {
         if callable.is("copyreg", "_reconstructor") {
             if let [cls, base, state] = args {
-                let (cls, base) = (graph.as_global(*cls)?, graph.as_global(*base)?);
+                let (cls, base) = (global_of(graph, *cls)?, graph.as_global(*base)?);
                 let args = if *state == Value::None { &args[..0] } else { &args[2..] };
                 return Some(Call { class: cls, args, rec, base: Some(base) });
             }
         }
         if callable.is("copyreg", "__newobj__") {
             if let [cls, rest @ ..] = args {
-                return Some(Call { class: graph.as_global(*cls)?, args: rest, rec, base: None });
+                return Some(Call { class: global_of(graph, *cls)?, args: rest, rec, base: None });
             }
         }
     }
@@ -115,9 +137,9 @@ impl TimeDelta {
         }
         Ok(TimeDelta { days: d as i32, seconds: s as i32, microseconds: us as i32 })
     }
-    /// The whole duration in microseconds.
-    pub fn total_microseconds(&self) -> i64 {
-        (i64::from(self.days) * 86_400 + i64::from(self.seconds)) * 1_000_000 + i64::from(self.microseconds)
+    /// The whole duration in microseconds (`timedelta.max` needs more than 64 bits).
+    pub fn total_microseconds(&self) -> i128 {
+        (i128::from(self.days) * 86_400 + i128::from(self.seconds)) * 1_000_000 + i128::from(self.microseconds)
     }
 }
 
@@ -731,6 +753,24 @@ fn typed_items(typecode: char, raw: Raw, wide: usize) -> Result<ArrayItems, Conv
     })
 }
 
+/// The machine format code of a typecode on a 64-bit little-endian machine.
+fn native_mformat(typecode: char) -> Option<i64> {
+    Some(match typecode {
+        'B' => 0,
+        'b' => 1,
+        'H' => 2,
+        'h' => 4,
+        'I' => 6,
+        'i' => 8,
+        'L' | 'Q' => 10,
+        'l' | 'q' => 12,
+        'f' => 14,
+        'd' => 16,
+        'u' | 'w' => 20,
+        _ => return None,
+    })
+}
+
 fn typecode_arg(graph: &Graph<'_>, v: Value) -> Result<char, ConvertError> {
     let t = text(graph, v).ok_or_else(|| expected(graph, "a typecode str", v).at(".typecode"))?;
     let mut chars = t.chars();
@@ -760,7 +800,25 @@ fn array_call(graph: &Graph<'_>, call: &Call<'_>) -> Result<Array, ConvertError>
             return Err(err(format!("array typecode '{typecode}' does not match machine format code {code}")));
         }
         let raw = decode_machine(format, data)?;
-        let items = typed_items(typecode, raw, format.size())?;
+        let typecode = match format {
+            // What array_reconstructor does when the format is not the
+            // typecode's own (on a 64-bit little-endian machine): the last
+            // integer typecode of the format's size and signedness.
+            MFormat::Int { size, signed, .. } if native_mformat(typecode) != Some(code) => {
+                match (size, signed) {
+                    (1, true) => 'b',
+                    (1, false) => 'B',
+                    (2, true) => 'h',
+                    (2, false) => 'H',
+                    (4, true) => 'i',
+                    (4, false) => 'I',
+                    (_, true) => 'q',
+                    (_, false) => 'Q',
+                }
+            }
+            _ => typecode,
+        };
+        let items = typed_items(typecode, raw, 8)?;
         return Ok(Array { typecode, items });
     }
     let (typecode, init) = match args {
@@ -838,7 +896,7 @@ fn path_call(graph: &Graph<'_>, call: &Call<'_>, flavor: PathFlavor) -> Result<P
         .enumerate()
         .map(|(i, &p)| String::from_pickle(graph, p).map_err(|e| e.at(format!("[{i}]"))))
         .collect::<Result<_, _>>()?;
-    Ok(Path { class: call.class.clone(), flavor, parts })
+    Ok(Path { class: call.class.clone().into_owned(), flavor, parts })
 }
 
 fn path_flavor(name: &str) -> Option<PathFlavor> {
@@ -873,6 +931,9 @@ pub fn recognize(graph: &Graph<'_>, value: Value) -> Option<Result<Std, ConvertE
         Object::Global(g) => return recognize_global(g).map(Ok),
         Object::Record(_) => {}
         _ => return None,
+    }
+    if let Some(Cow::Owned(g)) = global_of(graph, value) {
+        return recognize_global(&g).map(Ok);
     }
     let call = call_of(graph, value)?;
     let (module, name) = (call.class.module.as_str(), call.class.name.as_str());
@@ -988,8 +1049,8 @@ impl<'g> FromPickle<'g> for EnumMember {
     /// (`enum.global_enum`, `re.IGNORECASE`): a global `module.RED`, whose
     /// class is unknown (`Global { module, name: "" }`).
     fn from_pickle(graph: &Graph<'g>, value: Value) -> Result<Self, ConvertError> {
-        if let Some(g) = graph.as_global(value) {
-            if let Some(Std::Enum(m)) = recognize_global(g) {
+        if let Some(g) = global_of(graph, value) {
+            if let Some(Std::Enum(m)) = recognize_global(&g) {
                 return Ok(m);
             }
             return Ok(EnumMember {
@@ -1008,7 +1069,7 @@ impl<'g> FromPickle<'g> for EnumMember {
             }
             if let [v] = call.args {
                 if call.base.is_none() && call.rec.state.is_none() {
-                    return Ok(EnumMember { class: call.class.clone(), value: Some(*v), name: None });
+                    return Ok(EnumMember { class: call.class.into_owned(), value: Some(*v), name: None });
                 }
             }
         }
@@ -1044,7 +1105,7 @@ impl<'g> FromPickle<'g> for NamedTuple {
             }
             None => call.args.to_vec(),
         };
-        Ok(NamedTuple { class: call.class.clone(), items })
+        Ok(NamedTuple { class: call.class.into_owned(), items })
     }
 }
 
