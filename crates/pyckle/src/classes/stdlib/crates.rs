@@ -139,7 +139,8 @@ mod chrono_impls {
                     }
                     i32::try_from(us / 1_000_000)
                         .ok()
-                        .and_then(FixedOffset::east_opt).ok_or_else(|| err("utc offset out of range"))
+                        .and_then(FixedOffset::east_opt)
+                        .ok_or_else(|| err("utc offset out of range"))
                 }
                 TzInfo::Zone(key) => Err(err(format!("zoneinfo.ZoneInfo({key:?}) is not a fixed offset"))),
                 TzInfo::Other(_) => Err(err("a tzinfo that is not datetime.timezone is not a fixed offset")),

@@ -24,6 +24,13 @@ pub(super) struct Call<'a> {
 /// as a record (the decoder folds those made of globals; a graph built by
 /// hand may hold the record).
 fn global_of<'a>(graph: &'a Graph<'_>, v: Value) -> Option<Cow<'a, Global>> {
+    global_within(graph, v, 0)
+}
+
+/// Nested getattr records are followed this deep at most.
+const MAX_GETATTR_DEPTH: usize = 32;
+
+fn global_within<'a>(graph: &'a Graph<'_>, v: Value, depth: usize) -> Option<Cow<'a, Global>> {
     if let Some(g) = graph.as_global(v) {
         return Some(Cow::Borrowed(g));
     }
@@ -33,7 +40,10 @@ fn global_of<'a>(graph: &'a Graph<'_>, v: Value) -> Option<Cow<'a, Global>> {
     }
     match graph.as_tuple(rec.args)? {
         [obj, attr] => {
-            let parent = global_of(graph, *obj)?;
+            if depth >= MAX_GETATTR_DEPTH {
+                return None;
+            }
+            let parent = global_within(graph, *obj, depth + 1)?;
             let attr = graph.as_str(*attr)?;
             Some(Cow::Owned(Global::new(parent.module.clone(), format!("{}.{attr}", parent.name))))
         }
@@ -153,12 +163,27 @@ fn check_time(hour: u8, minute: u8, second: u8, microsecond: u32) -> Result<(), 
 fn tz_arg(graph: &Graph<'_>, v: Option<&Value>) -> Result<Option<TzInfo>, ConvertError> {
     match v {
         None | Some(Value::None) => Ok(None),
-        Some(&v) => match recognize(graph, v) {
+        // Only a tzinfo class is looked into (a tzinfo that is a datetime
+        // holding a datetime... would nest without end).
+        Some(&v) if is_tz(graph, v) => match recognize(graph, v) {
             Some(Ok(Std::TimeZone(tz))) => Ok(Some(tz)),
             Some(Err(e)) => Err(e.at(".tzinfo")),
             _ => Ok(Some(TzInfo::Other(v))),
         },
+        Some(&v) => Ok(Some(TzInfo::Other(v))),
     }
+}
+
+fn is_tz(graph: &Graph<'_>, v: Value) -> bool {
+    if graph.as_global(v).is_some_and(|g| g.is("datetime", "timezone.utc")) {
+        return true;
+    }
+    call_of(graph, v).is_some_and(|c| {
+        matches!(
+            (c.class.module.as_str(), c.class.name.as_str()),
+            ("datetime", "timezone") | ("zoneinfo", "ZoneInfo._unpickle" | "ZoneInfo")
+        )
+    })
 }
 
 fn date_call(graph: &Graph<'_>, args: &[Value]) -> Result<Date, ConvertError> {
@@ -229,7 +254,9 @@ fn timezone_call(graph: &Graph<'_>, args: &[Value]) -> Result<TzInfo, ConvertErr
         [offset, name] => (*offset, Some(*name)),
         _ => return Err(err(format!("datetime.timezone takes 1 or 2 arguments, not {}", args.len()))),
     };
-    let offset = match recognize(graph, offset) {
+    let is_timedelta = call_of(graph, offset).is_some_and(|c| c.class.is("datetime", "timedelta"));
+    let found = if is_timedelta { recognize(graph, offset) } else { None };
+    let offset = match found {
         Some(Ok(Std::TimeDelta(d))) => d,
         Some(Err(e)) => return Err(e.at(".offset")),
         _ => return Err(expected(graph, "a timedelta", offset).at(".offset")),
@@ -476,13 +503,15 @@ fn fraction_call(graph: &Graph<'_>, args: &[Value]) -> Result<Fraction, ConvertE
 fn state_entries(graph: &Graph<'_>, state: Value) -> Option<Vec<(Value, Value)>> {
     match graph.object(state)? {
         Object::Dict(d) => Some(d.entries().to_vec()),
+        // (dict or None, slots dict or None): no deeper.
         Object::Tuple(t) if t.len() == 2 => {
-            let mut out = match t[0] {
-                Value::None => Vec::new(),
-                v => state_entries(graph, v)?,
-            };
-            if t[1] != Value::None {
-                out.extend(state_entries(graph, t[1])?);
+            let mut out = Vec::new();
+            for &part in t.iter() {
+                match graph.object(part) {
+                    Some(Object::Dict(d)) => out.extend_from_slice(d.entries()),
+                    _ if part == Value::None => {}
+                    _ => return None,
+                }
             }
             Some(out)
         }
@@ -527,22 +556,26 @@ fn ordered_dict_call(graph: &Graph<'_>, call: &Call<'_>) -> Result<Vec<(Value, V
         [p] => pairs(graph, *p)?,
         _ => return Err(err(format!("collections.OrderedDict takes at most 1 argument, not {}", call.args.len()))),
     };
-    merge_items(graph, &mut items, &call.rec.dict_items);
+    merge_items(graph, &mut items, &call.rec.dict_items)?;
     Ok(items)
 }
 
 /// `d[k] = v` for each of `more`, keys compared as Python compares them.
-fn merge_items(graph: &Graph<'_>, items: &mut Vec<(Value, Value)>, more: &[(Value, Value)]) {
-    if items.is_empty() {
-        items.extend_from_slice(more);
-        return;
+fn merge_items(
+    graph: &Graph<'_>,
+    items: &mut Vec<(Value, Value)>,
+    more: &[(Value, Value)],
+) -> Result<(), ConvertError> {
+    if more.is_empty() {
+        return Ok(());
     }
-    for &(k, v) in more {
-        match items.iter_mut().find(|(k2, _)| graph.py_eq(*k2, k)) {
-            Some(slot) => slot.1 = v,
-            None => items.push((k, v)),
-        }
+    // `d[k] = v` with Python's key equality (and hashing: no quadratic scans).
+    let mut d = crate::graph::Dict::new();
+    for &(k, v) in items.iter().chain(more) {
+        d.insert(graph, k, v).map_err(|e| err(format!("a key of the items: {e}")))?;
     }
+    *items = d.entries().to_vec();
+    Ok(())
 }
 
 fn defaultdict_call(graph: &Graph<'_>, call: &Call<'_>) -> Result<DefaultDict, ConvertError> {
@@ -552,7 +585,7 @@ fn defaultdict_call(graph: &Graph<'_>, call: &Call<'_>) -> Result<DefaultDict, C
         [f, p] => (*f, pairs(graph, *p)?),
         _ => return Err(err(format!("collections.defaultdict takes at most 2 arguments, not {}", call.args.len()))),
     };
-    merge_items(graph, &mut items, &call.rec.dict_items);
+    merge_items(graph, &mut items, &call.rec.dict_items)?;
     Ok(DefaultDict { factory, items })
 }
 
@@ -562,7 +595,7 @@ fn counter_call(graph: &Graph<'_>, call: &Call<'_>) -> Result<Vec<(Value, Value)
         [p] => pairs(graph, *p)?,
         _ => return Err(err(format!("collections.Counter takes at most 1 argument, not {}", call.args.len()))),
     };
-    merge_items(graph, &mut items, &call.rec.dict_items);
+    merge_items(graph, &mut items, &call.rec.dict_items)?;
     Ok(items)
 }
 
@@ -790,6 +823,9 @@ fn array_call(graph: &Graph<'_>, call: &Call<'_>) -> Result<Array, ConvertError>
             return Err(expected(graph, "the class array.array", *cls));
         }
         let typecode = typecode_arg(graph, *typecode)?;
+        if native_mformat(typecode).is_none() {
+            return Err(err(format!("bad array typecode {typecode:?}")));
+        }
         let code = int_arg(graph, *mformat, "mformat_code")?;
         let format = MFormat::from_code(code).ok_or_else(|| err(format!("bad array machine format code {code}")))?;
         let data = match graph.object(*data) {
@@ -804,18 +840,16 @@ fn array_call(graph: &Graph<'_>, call: &Call<'_>) -> Result<Array, ConvertError>
             // What array_reconstructor does when the format is not the
             // typecode's own (on a 64-bit little-endian machine): the last
             // integer typecode of the format's size and signedness.
-            MFormat::Int { size, signed, .. } if native_mformat(typecode) != Some(code) => {
-                match (size, signed) {
-                    (1, true) => 'b',
-                    (1, false) => 'B',
-                    (2, true) => 'h',
-                    (2, false) => 'H',
-                    (4, true) => 'i',
-                    (4, false) => 'I',
-                    (_, true) => 'q',
-                    (_, false) => 'Q',
-                }
-            }
+            MFormat::Int { size, signed, .. } if native_mformat(typecode) != Some(code) => match (size, signed) {
+                (1, true) => 'b',
+                (1, false) => 'B',
+                (2, true) => 'h',
+                (2, false) => 'H',
+                (4, true) => 'i',
+                (4, false) => 'I',
+                (_, true) => 'q',
+                (_, false) => 'Q',
+            },
             _ => typecode,
         };
         let items = typed_items(typecode, raw, 8)?;
@@ -884,7 +918,7 @@ fn namespace_call(graph: &Graph<'_>, call: &Call<'_>) -> Result<Vec<(Value, Valu
     }
     if let Some(state) = call.rec.state {
         let more = state_entries(graph, state).ok_or_else(|| expected(graph, "a dict state", state))?;
-        merge_items(graph, &mut items, &more);
+        merge_items(graph, &mut items, &more)?;
     }
     Ok(items)
 }
