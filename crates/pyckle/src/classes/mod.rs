@@ -6,10 +6,10 @@
 //! items. This module turns the records of classes pyckle knows (or that
 //! a user taught it) into Rust values, and back.
 
-pub mod registry;
-pub mod stdlib;
 #[cfg(feature = "numpy")]
 pub mod numpy;
+pub mod registry;
+pub mod stdlib;
 
 pub use registry::{PyClass, Registry};
 
@@ -60,3 +60,6 @@ pub trait FromPickle<'g>: Sized {
 pub trait ToPickle {
     fn to_pickle(&self, graph: &mut Graph<'static>) -> Result<Value, ConvertError>;
 }
+
+mod prim;
+pub use self::prim::{describe, Bytes};

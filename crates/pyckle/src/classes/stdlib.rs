@@ -5,7 +5,45 @@
 //!
 //! [`recognize`] is the one entry point that looks at any value and says
 //! which standard-library object it is, if any; the serde deserializer uses
-//! it to present these objects in their natural serde form.
+//! it to present these objects in their natural serde form. Each plain type
+//! also reads itself ([`FromPickle`](super::FromPickle): `Date::from_pickle(&graph, v)`)
+//! and writes itself ([`ToPickle`](super::ToPickle)) as CPython writes that
+//! object, so `pyckle::dumps` of it is `pickle.dumps` of the Python object.
+//!
+//! What is read, at every protocol (0 to 5) and from Python 2.7 pickles:
+//!
+//! | class | record |
+//! |---|---|
+//! | `complex` | `complex(re, im)` |
+//! | `datetime.date`, `time`, `datetime` | `cls(state[, tzinfo])`, state the packed bytes (a latin-1 `str` from Python 2, decoded with `encoding='latin1'` or kept as bytes); fold in the high bit of the hour (time) or month (datetime) |
+//! | `datetime.timedelta` | `timedelta(days, seconds, us)` (normalized as Python does) |
+//! | `datetime.timezone` | `timezone(timedelta[, name])`; `timezone.utc` is `timezone(timedelta(0))` (a global `datetime.timezone.utc` is read too) |
+//! | `zoneinfo.ZoneInfo` | `getattr(ZoneInfo, '_unpickle')(key, from_cache)` |
+//! | `decimal.Decimal` | `Decimal(str)` (kept as `str()` spells it) |
+//! | `fractions.Fraction` | `Fraction(n, d)`, or `Fraction(str)` from Python 2 |
+//! | `uuid.UUID` | NEWOBJ or `copyreg._reconstructor(UUID, object, None)`, state `{'int': n, ...}` |
+//! | `collections.OrderedDict` | `OrderedDict()` + SETITEMs; Python 2's `OrderedDict([[k, v], ...])` |
+//! | `collections.defaultdict` | `defaultdict([factory])` + SETITEMs |
+//! | `collections.Counter` | `Counter(dict)` |
+//! | `collections.deque` | `deque([iterable[, maxlen]])` + APPENDs (`deque((), maxlen)` from Python 3) |
+//! | `range` (`xrange`), `slice` | `range(start, stop, step)`, `slice(start, stop, step)` |
+//! | `array.array` | `array._array_reconstructor(array, typecode, mformat_code, bytes)` (protocol 3+, every machine format code 0-21, retyped as CPython does when the format is not the typecode's own), `array(typecode, list)` below |
+//! | `types.SimpleNamespace` | `SimpleNamespace()` + BUILD of its `__dict__` |
+//! | `pathlib` paths | `cls(*parts)` of `PurePath`, `PurePosixPath`, `PureWindowsPath`, `Path`, `PosixPath`, `WindowsPath` |
+//! | enum members | by name only, see [`recognize`]; by value with [`EnumMember`]'s `from_pickle` |
+//! | named tuples | with [`NamedTuple`]'s `from_pickle` only |
+//!
+//! A known class with a malformed record is `Some(Err(..))`, never a panic;
+//! allocations are bounded by the input (array data is checked against its
+//! item size before it is decoded), and nothing recurses without a bound.
+//!
+//! Writing: the record is the one CPython writes; where CPython's form
+//! depends on the protocol (arrays: the list form below protocol 3; named
+//! tuples: `_reconstructor` below 2), `to_pickle` follows
+//! [`Graph::protocol`] of the graph it writes into, so set it to the
+//! protocol you will dump at (`Graph::new()` is protocol 0, whose forms
+//! every protocol loads). One deliberate difference: `fold=1` of a time or
+//! datetime is written at every protocol (CPython drops it below 4).
 
 use super::ConvertError;
 use crate::graph::{Global, Graph, Value};
@@ -211,13 +249,16 @@ pub enum Std {
     Path(Path),
 }
 
-/// Which standard-library object `value` is, if any: `None` for anything
-/// else (core types, unknown classes). `Some(Err)` when the class is known
-/// but its record is malformed (a `datetime` with 3 bytes of state).
-///
-/// Named tuples are not recognized here (a pickle cannot tell them from
-/// other classes made from a tuple); see [`NamedTuple`].
-pub fn recognize(graph: &Graph<'_>, value: Value) -> Option<Result<Std, ConvertError>> {
-    let _ = (graph, value);
-    None
-}
+#[cfg(any(
+    feature = "chrono",
+    feature = "decimal",
+    feature = "uuid",
+    feature = "complex",
+    feature = "fraction",
+    feature = "indexmap"
+))]
+mod crates;
+mod read;
+mod write;
+
+pub use read::{recognize, DecimalKind, DecimalParts};
