@@ -20,7 +20,7 @@
 //! }
 //!
 //! // pickle.dumps({'n': 2**100}, protocol=2)
-//! let data = b"\x80\x02}q\x00X\x01\x00\x00\x00nq\x01\x8a\x0e\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00s.";
+//! let data = b"\x80\x02}q\x00X\x01\x00\x00\x00nq\x01\x8a\x0d\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10s.";
 //! let big: Big = pyckle::serde::from_slice(data, Default::default())?;
 //! assert_eq!(big.n, BigInt::from(2).pow(100));
 //! # Ok::<(), pyckle::serde::Error>(())

@@ -374,6 +374,7 @@ impl<'g, 'de> Ctx<'g, 'de> {
                 None => Kind::Global(g),
             },
             Object::Record(r) => self.classify_record(v, r)?,
+            Object::PersistentId(p) if self.keep_pids => Kind::Delegate(Node::Val(*p)),
             Object::PersistentId(p) => Kind::Pid(*p),
         })
     }
@@ -913,9 +914,7 @@ impl<'c, 'g, 'de> de::Deserializer<'de> for ValueDe<'c, 'g, 'de> {
                 }
             }
             Kind::Pid(p) => {
-                if ctx.keep_pids {
-                    ValueDe::new(ctx, Node::Val(p)).deserialize_any(visitor)
-                } else if ctx.replace_globals {
+                if ctx.replace_globals {
                     visitor.visit_unit()
                 } else {
                     Err(pid_error(ctx, p))
