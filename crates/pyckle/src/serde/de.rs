@@ -421,7 +421,9 @@ impl<'g, 'de> Ctx<'g, 'de> {
 }
 
 /// CPython's state of an object with `__slots__`: `(dict or None, slots dict)`.
-fn slot_state<'g>(graph: &'g Graph<'_>, a: Value, b: Value) -> Option<(&'g [(Value, Value)], &'g [(Value, Value)])> {
+type Entries<'g> = &'g [(Value, Value)];
+
+fn slot_state<'g>(graph: &'g Graph<'_>, a: Value, b: Value) -> Option<(Entries<'g>, Entries<'g>)> {
     let first: &[(Value, Value)] = match graph.object(a) {
         _ if a == Value::None => &[],
         Some(Object::Dict(d)) => d.entries(),
