@@ -645,3 +645,30 @@ fn public_deserializer() {
     let m = BTreeMap::<String, J>::deserialize(&mut de).unwrap();
     assert_eq!(m.len(), 3);
 }
+
+/// Speed, by hand: `PYCKLE_SERDE_BENCH=file.pkl cargo test --release --test
+/// serde_de -- --ignored --nocapture measure` with a pickle of a list of
+/// `{'name': str, 'weight': float, 'shape': (int, int)}` dicts.
+#[test]
+#[ignore]
+fn measure() {
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct L<'a> {
+        name: &'a str,
+        weight: f64,
+        shape: (u32, u32),
+    }
+    let Ok(path) = std::env::var("PYCKLE_SERDE_BENCH") else { return };
+    let data = std::fs::read(path).unwrap();
+    let t = std::time::Instant::now();
+    let g = pyckle::loads(&data).unwrap();
+    let decode = t.elapsed();
+    let t = std::time::Instant::now();
+    let v: Vec<L> = pyckle::serde::from_graph(&g, &DeOptions::new()).unwrap();
+    let de = t.elapsed();
+    let t = std::time::Instant::now();
+    let w: Vec<L> = from_slice(&data, DeOptions::new()).unwrap();
+    let both = t.elapsed();
+    println!("{} items: decode {decode:?}, deserialize {de:?}, from_slice {both:?}", v.len().min(w.len()));
+}
