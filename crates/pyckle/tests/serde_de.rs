@@ -218,9 +218,8 @@ fn sets() {
     assert_eq!(check::<Sets>("sets", DeOptions::new()), 6);
     let (files, _) = fixtures("sets");
     for (p, data) in &files {
-        let m: HashMap<String, HashSet<String>> =
-            from_slice::<HashMap<String, J>>(data, DeOptions::new()).map(|_| HashMap::new()).unwrap();
-        assert!(m.is_empty());
+        let m: HashMap<String, HashSet<String>> = from_slice(data, DeOptions::new()).unwrap_or_default();
+        assert!(m.is_empty(), "ints are not strs (protocol {p})");
         #[derive(Deserialize)]
         struct H {
             s: HashSet<i64>,
