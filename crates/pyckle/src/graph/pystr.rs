@@ -51,6 +51,15 @@ impl<'a> PyStr<'a> {
         }
     }
 
+    /// The text with the lifetime of the pickle's input, when it is
+    /// borrowed from it and holds no lone surrogate (serde's borrowed `&str`).
+    pub fn borrowed_str(&self) -> Option<&'a str> {
+        match self.bytes {
+            Cow::Borrowed(b) if self.utf8 => std::str::from_utf8(b).ok(),
+            _ => None,
+        }
+    }
+
     /// The generalized UTF-8 bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes

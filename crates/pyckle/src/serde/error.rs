@@ -71,6 +71,13 @@ impl serde::de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         Error::new(msg.to_string())
     }
+    // What a visitor found, in Python terms (`str "abc"`, `int 5`).
+    fn invalid_type(unexp: serde::de::Unexpected<'_>, exp: &dyn serde::de::Expected) -> Self {
+        Error::new(format!("invalid type: {}, expected {exp}", super::de::python_unexpected(&unexp)))
+    }
+    fn invalid_value(unexp: serde::de::Unexpected<'_>, exp: &dyn serde::de::Expected) -> Self {
+        Error::new(format!("invalid value: {}, expected {exp}", super::de::python_unexpected(&unexp)))
+    }
 }
 
 impl serde::ser::Error for Error {

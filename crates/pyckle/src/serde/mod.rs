@@ -6,10 +6,12 @@
 //! `to_vec(&value, SerOptions)`), so its users can switch by changing an
 //! import; see [`crate::serde_pickle`] for the drop-in module.
 
+pub mod bigint;
 mod de;
 mod error;
 mod ser;
 
+pub use de::{BIGINT_MAGIC};
 pub use de::{from_graph, from_reader, from_slice, from_value, DeOptions, Deserializer};
 pub use error::{Error, Result};
 pub use ser::{to_graph, to_vec, to_writer, SerOptions, Serializer};
