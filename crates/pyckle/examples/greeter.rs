@@ -72,8 +72,7 @@ impl PyClass for HandGreeter {
 }
 
 /// One greeting per protocol and way, in order; an error is printed
-/// instead of a greeting (the serde way says "not yet" until pyckle's
-/// Deserializer is in).
+/// instead of a greeting.
 pub fn greetings(dir: &Path) -> Vec<(u8, &'static str, Result<String, String>)> {
     let mut classes = Registry::new();
     classes.register::<HandGreeter>();

@@ -401,7 +401,7 @@ fn serialize_tuple<S: sser::Serializer, T: sser::Serialize>(s: S, items: &[T]) -
 fn serialize_bigint<S: sser::Serializer>(s: S, i: &BigInt) -> std::result::Result<S::Ok, S::Error> {
     match i.to_i64() {
         Some(small) => s.serialize_i64(small),
-        None => s.serialize_newtype_struct(crate::serde::BIGINT_NEWTYPE, &i.to_string()),
+        None => s.serialize_newtype_struct(crate::serde::BIGINT_MAGIC, &i.to_string()),
     }
 }
 

@@ -85,7 +85,7 @@
 //!
 //! ## The same with `#[derive(Deserialize)]`
 //!
-//! ```no_run
+//! ```
 //! # #[cfg(feature = "serde")] {
 //! #[derive(serde::Deserialize)]
 //! struct Greeter {

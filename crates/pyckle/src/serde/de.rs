@@ -68,7 +68,7 @@ impl Default for DeOptions {
             replace_unresolved_globals: false,
             replace_recursive_structures: false,
             keep_persistent_ids: false,
-            max_depth: 256,
+            max_depth: super::DEFAULT_MAX_DEPTH,
             max_values: None,
         }
     }

@@ -9,12 +9,10 @@
 pub mod bigint;
 mod de;
 mod error;
-mod ser;
-
-pub use de::{BIGINT_MAGIC};
-pub use de::{from_graph, from_reader, from_slice, from_value, DeOptions, Deserializer};
-pub use error::{Error, Result};
-pub use ser::{to_graph, to_vec, to_writer, SerOptions, Serializer};
 pub mod frozenset;
+mod ser;
 pub mod set;
-pub use ser::{BIGINT_NEWTYPE, DEFAULT_MAX_DEPTH, FROZENSET_NEWTYPE, SET_NEWTYPE};
+
+pub use de::{from_graph, from_reader, from_slice, from_value, DeOptions, Deserializer, BIGINT_MAGIC};
+pub use error::{Error, Result};
+pub use ser::{to_graph, to_vec, to_writer, SerOptions, Serializer, DEFAULT_MAX_DEPTH, FROZENSET_NEWTYPE, SET_NEWTYPE};

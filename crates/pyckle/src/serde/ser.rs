@@ -27,14 +27,13 @@
 
 use super::error::{Error, Result};
 use crate::encode::{EncodeOptions, Pickler, DEFAULT_PROTOCOL, HIGHEST_PROTOCOL};
+use super::de::BIGINT_MAGIC;
 use crate::graph::{Dict, Graph, Object, Set, Value};
 use num_bigint::BigInt;
 use serde::ser::{self, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 
-/// The newtype name that makes a string of decimal digits a Python `int`.
-pub const BIGINT_NEWTYPE: &str = "$pyckle::BigInt";
 /// The newtype name that makes a sequence a Python `set`.
 pub const SET_NEWTYPE: &str = "$pyckle::Set";
 /// The newtype name that makes a sequence a Python `frozenset`.
@@ -635,7 +634,7 @@ impl<'s, 'o> ser::Serializer for &'s mut Serializer<'o> {
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Result<Value> {
         let inner = self.nested(value)?;
         match name {
-            BIGINT_NEWTYPE => {
+            BIGINT_MAGIC => {
                 let digits = match inner {
                     Value::Int(i) => return Ok(Value::Int(i)),
                     _ => self.graph.as_str(inner),
