@@ -6,10 +6,10 @@
 //! items. This module turns the records of classes pyckle knows (or that
 //! a user taught it) into Rust values, and back.
 
-#[cfg(feature = "numpy")]
-pub mod numpy;
 pub mod registry;
 pub mod stdlib;
+#[cfg(feature = "numpy")]
+pub mod numpy;
 
 use crate::graph::{Graph, Value};
 use std::fmt;
