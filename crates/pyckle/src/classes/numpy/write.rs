@@ -132,7 +132,10 @@ fn write_dtype_at(graph: &mut Graph<'static>, d: &Dtype, depth: usize) -> Result
     let flexible = matches!(d.kind, Kind::Bytes | Kind::Unicode | Kind::Void);
     let (elsize, align) =
         if flexible { (int(graph, d.itemsize), int(graph, alignment(d))) } else { (Value::Int(-1), Value::Int(-1)) };
-    let mut state = vec![Value::Int(3), order, subarray, names, fields, elsize, align, Value::Int(flags(d))];
+    // numpy 1.x keeps the flags in a signed char and writes 144 as -112;
+    // numpy 2 reads both.
+    let flags = Value::Int((flags(d) as u8 as i8).into());
+    let mut state = vec![Value::Int(3), order, subarray, names, fields, elsize, align, flags];
     if let (Kind::DateTime | Kind::TimeDelta, Some(u)) = (d.kind, d.time_unit) {
         state[0] = Value::Int(4);
         let unit = graph.bytes(u.unit.as_str().as_bytes().to_vec());
