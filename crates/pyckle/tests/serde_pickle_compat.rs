@@ -167,7 +167,7 @@ fn errors_name_the_path() {
     for p in 0..=5 {
         let e = serde_pickle::from_slice::<Model>(&fixture("model", p), DeOptions::new()).unwrap_err();
         assert_eq!(e.path(), ".layers[1].weight", "{e}");
-        assert!(e.to_string().starts_with("layers[1].weight: invalid type: string \"heavy\""), "{e}");
+        assert!(e.to_string().starts_with("layers[1].weight: invalid type: str \"heavy\""), "{e}");
     }
 }
 
