@@ -41,8 +41,10 @@ impl Greeter {
 }
 
 /// (b) The hand-registered class: a constructor hook and a `__dict__` setter.
-struct HandGreeter {
-    name: String,
+/// (The registry's tests use this one too.)
+#[derive(Debug, PartialEq)]
+pub struct HandGreeter {
+    pub name: String,
 }
 
 impl HandGreeter {
@@ -55,7 +57,11 @@ impl PyClass for HandGreeter {
     const MODULE: &'static str = "__main__";
     const QUALNAME: &'static str = "Greeter";
 
-    fn new(_: &mut Loader, _args: &[Value], _kwargs: &[(Value, Value)]) -> Result<Self, ConvertError> {
+    // Greeter.__new__(Greeter): the pickle passes no arguments (__init__ does not run).
+    fn new(_: &mut Loader, args: &[Value], kwargs: &[(Value, Value)]) -> Result<Self, ConvertError> {
+        if !args.is_empty() || !kwargs.is_empty() {
+            return Err(ConvertError::new("Greeter.__new__ takes no arguments"));
+        }
         Ok(HandGreeter { name: String::new() })
     }
 

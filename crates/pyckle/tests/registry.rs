@@ -23,28 +23,8 @@ fn talk(name: &str) -> &'static [u8] {
 
 // --- the classes of generate_talk.py, taught by hand ------------------------
 
-#[derive(Debug, PartialEq)]
-struct Greeter {
-    name: String,
-}
-
-impl PyClass for Greeter {
-    const MODULE: &'static str = "__main__";
-    const QUALNAME: &'static str = "Greeter";
-    fn new(_: &mut Loader, args: &[Value], kwargs: &[(Value, Value)]) -> Result<Self, ConvertError> {
-        assert!(args.is_empty() && kwargs.is_empty(), "Greeter.__new__ takes nothing");
-        Ok(Greeter { name: String::new() })
-    }
-    fn set_state(&mut self, cx: &mut Loader, state: Value) -> Result<(), ConvertError> {
-        self.name = cx.attrs(state)?.string("_name")?;
-        Ok(())
-    }
-    fn to_pickle(&self, graph: &mut Graph<'static>) -> Result<Value, ConvertError> {
-        let name = graph.str(self.name.clone());
-        let state = registry::attrs_dict(graph, [("_name", name)])?;
-        Ok(registry::instance(graph, Self::MODULE, Self::QUALNAME, Some(state)))
-    }
-}
+/// The talk's Greeter, as the example teaches it by hand.
+use greeter_example::HandGreeter as Greeter;
 
 fn greeters() -> Registry {
     let mut r = Registry::new();

@@ -4,32 +4,15 @@
 //! `__main__.Greeter` (tests/fixtures/talk/greet.py), whose `greet()` says
 //! hello with the Rust value's name.
 
-use pyckle::classes::registry::{self, Loader, PyClass, Registry};
-use pyckle::classes::ConvertError;
-use pyckle::{Graph, Value};
+use pyckle::classes::Registry;
 use std::path::Path;
 use std::process::Command;
 
-struct Greeter {
-    name: String,
-}
-
-impl PyClass for Greeter {
-    const MODULE: &'static str = "__main__";
-    const QUALNAME: &'static str = "Greeter";
-    fn new(_: &mut Loader, _: &[Value], _: &[(Value, Value)]) -> Result<Self, ConvertError> {
-        Ok(Greeter { name: String::new() })
-    }
-    fn set_state(&mut self, cx: &mut Loader, state: Value) -> Result<(), ConvertError> {
-        self.name = cx.attrs(state)?.string("_name")?;
-        Ok(())
-    }
-    fn to_pickle(&self, graph: &mut Graph<'static>) -> Result<Value, ConvertError> {
-        let name = graph.str(self.name.clone());
-        let state = registry::attrs_dict(graph, [("_name", name)])?;
-        Ok(registry::instance(graph, Self::MODULE, Self::QUALNAME, Some(state)))
-    }
-}
+/// The talk's Greeter, as the example teaches it by hand.
+#[allow(dead_code)]
+#[path = "../examples/greeter.rs"]
+mod greeter_example;
+use greeter_example::HandGreeter as Greeter;
 
 #[test]
 fn rust_greeters_greet_in_python_at_every_protocol() {
