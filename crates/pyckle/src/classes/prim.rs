@@ -33,6 +33,13 @@ pub fn describe(graph: &Graph<'_>, value: Value) -> String {
         Value::Obj(_) => match graph.object(value) {
             None => "a value of another graph".into(),
             Some(Object::Record(r)) => match graph.as_global(r.callable) {
+                // The copyreg forms name the class in their first argument.
+                Some(g) if g.is("copyreg", "_reconstructor") || g.is("copyreg", "__newobj__") => {
+                    match graph.as_tuple(r.args).and_then(|a| a.first()).and_then(|&c| graph.as_global(c)) {
+                        Some(c) => format!("{}.{} object", c.module, c.name),
+                        None => "object".into(),
+                    }
+                }
                 Some(g) => format!("{}.{} object", g.module, g.name),
                 None => "object".into(),
             },

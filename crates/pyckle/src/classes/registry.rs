@@ -680,7 +680,7 @@ impl<'r, 'g> Loader<'r, 'g> {
     /// Python's type name of a value, for messages (`int`, `dict`,
     /// `__main__.Greeter object`, `global os.system`).
     pub fn type_name(&self, value: Value) -> String {
-        type_name(self.graph, value)
+        super::describe(self.graph, value)
     }
 
     /// "expected `what`, found a ...".
@@ -786,36 +786,13 @@ trait TypeNames {
 
 impl TypeNames for Graph<'_> {
     fn describe(&self, v: Value) -> String {
-        type_name(self, v)
+        super::describe(self, v)
     }
     fn text(&self, v: Value) -> Option<&str> {
         self.as_str(v)
     }
 }
 
-fn type_name(graph: &Graph<'_>, value: Value) -> String {
-    match value {
-        Value::None => "None".into(),
-        Value::Bool(_) => "bool".into(),
-        Value::Int(_) => "int".into(),
-        Value::Float(_) => "float".into(),
-        Value::Obj(_) => match graph.object(value) {
-            Some(Object::Global(g)) => format!("global {}.{}", g.module, g.name),
-            Some(Object::Record(r)) => match graph.as_global(r.callable) {
-                Some(g) if g.is("copyreg", "_reconstructor") || g.is("copyreg", "__newobj__") => {
-                    match graph.as_tuple(r.args).and_then(|a| a.first()).and_then(|&c| graph.as_global(c)) {
-                        Some(c) => format!("{}.{} object", c.module, c.name),
-                        None => "object".into(),
-                    }
-                }
-                Some(g) => format!("{}.{} object", g.module, g.name),
-                None => "object".into(),
-            },
-            Some(o) => o.type_name().into(),
-            None => "dangling reference".into(),
-        },
-    }
-}
 
 impl<'r> Attrs<'r> {
     /// The attribute `name` (the last one, if a slot and the dict both have it).
