@@ -40,7 +40,10 @@ pub struct StorageRef {
     pub location: String,
     /// The dtype of the storage's elements as the checkpoint declares it.
     pub dtype: DType,
-    /// Bytes in the storage.
+    /// Where the tensor's storage starts inside the keyed storage, in bytes:
+    /// 0, except for the storage views of the legacy format.
+    pub byte_offset: u64,
+    /// Bytes in the storage (from `byte_offset`), as the pickle declares it.
     pub nbytes: u64,
 }
 
