@@ -6,6 +6,8 @@
 //! pyckle info FILE                             a summary of every pickle in FILE
 //! pyckle recode [-p N] -o OUT FILE             every pickle in FILE written again, as CPython writes it
 //! pyckle from-json [-p N] -o OUT FILE          the pickle of each canonical JSON document in FILE
+//! pyckle torch ls [--json] FILE                every tensor of a PyTorch checkpoint: name, dtype, shape
+//! pyckle torch to-safetensors FILE OUT         a PyTorch checkpoint's tensors as a safetensors file
 //! ```
 //!
 //! FILE `-` is standard input. On a malformed pickle the exit code is 1
@@ -17,6 +19,7 @@ mod from_json;
 mod info;
 mod json;
 mod recode;
+mod torch;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{self, Read, Write};
@@ -41,6 +44,8 @@ enum Command {
     Recode(recode::RecodeArgs),
     /// Write the pickle of each canonical JSON document in FILE (what `json --canonical` prints).
     FromJson(from_json::FromJsonArgs),
+    /// PyTorch checkpoints: list their tensors, convert them to safetensors.
+    Torch(torch::TorchArgs),
 }
 
 /// `pickle.Unpickler`'s decoding options, shared by the subcommands that decode.
@@ -198,6 +203,7 @@ fn main() -> ExitCode {
         Command::Info(args) => info::run(args),
         Command::Recode(args) => recode::run(args),
         Command::FromJson(args) => from_json::run(args),
+        Command::Torch(args) => torch::run(args),
     };
     match result {
         Ok(()) | Err(Failure::ClosedOutput) => ExitCode::SUCCESS,

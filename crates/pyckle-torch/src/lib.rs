@@ -11,6 +11,7 @@
 
 mod dtype;
 mod error;
+pub mod safetensors;
 
 pub use dtype::DType;
 pub use error::{Error, Result};
