@@ -44,7 +44,8 @@
 //!
 //! The walk goes through dicts, lists and tuples, the items of objects
 //! (an `OrderedDict`'s entries) and the attributes of class instances
-//! (their `__dict__` state, as in a whole `nn.Module`), each container once
+//! (their `__dict__` state, as in a whole `nn.Module`, whose `_modules`,
+//! `_parameters` and `_buffers` add no name: `fc1.training`), each container once
 //! (the first path that reaches it names it). It does not go into the state
 //! of objects made by calling a function (so not the `_metadata` versions
 //! `state_dict()` attaches to its `OrderedDict`), nor into tensors. Left out:
@@ -427,7 +428,11 @@ pub fn metadata(ckpt: &Checkpoint) -> BTreeMap<String, String> {
         }
         let children = children(graph, value);
         for (key, child) in children.into_iter().rev() {
-            let child_path = if path.is_empty() { key } else { format!("{path}.{key}") };
+            let child_path = match key {
+                None => path.clone(),
+                Some(key) if path.is_empty() => key,
+                Some(key) => format!("{path}.{key}"),
+            };
             stack.push((child_path, child, depth + 1));
         }
     }
@@ -462,25 +467,35 @@ fn key_name(graph: &Graph, key: Value) -> Option<String> {
     }
 }
 
-fn dict_children(graph: &Graph, entries: &[(Value, Value)], out: &mut Vec<(String, Value)>) {
-    out.extend(entries.iter().filter_map(|&(k, v)| Some((key_name(graph, k)?, v))));
+fn dict_children(graph: &Graph, entries: &[(Value, Value)], out: &mut Vec<(Option<String>, Value)>) {
+    out.extend(entries.iter().filter_map(|&(k, v)| Some((Some(key_name(graph, k)?), v))));
 }
 
-/// The named children of a container the metadata walk goes into.
-fn children(graph: &Graph, value: Value) -> Vec<(String, Value)> {
+/// The attributes of an `nn.Module` that hold its children, parameters
+/// and buffers: names go through them (`fc1.weight`, not
+/// `_modules.fc1._parameters.weight`), as `state_dict()` names them.
+const MODULE_CONTAINERS: [&str; 3] = ["_modules", "_parameters", "_buffers"];
+
+/// The children of a container the metadata walk goes into, each with the
+/// path component that names it (None: the child takes its parent's path).
+fn children(graph: &Graph, value: Value) -> Vec<(Option<String>, Value)> {
     let mut out = Vec::new();
     match graph.object(value) {
         Some(Object::Dict(d)) => dict_children(graph, d.entries(), &mut out),
         Some(Object::List(items)) | Some(Object::Tuple(items)) => {
-            out.extend(items.iter().enumerate().map(|(i, &v)| (i.to_string(), v)))
+            out.extend(items.iter().enumerate().map(|(i, &v)| (Some(i.to_string()), v)))
         }
         Some(Object::Record(r)) => {
             if r.is_new() {
                 if let Some(Object::Dict(d)) = r.state.and_then(|s| graph.object(s)) {
-                    dict_children(graph, d.entries(), &mut out);
+                    for &(k, v) in d.entries() {
+                        let Some(key) = key_name(graph, k) else { continue };
+                        let transparent = MODULE_CONTAINERS.contains(&key.as_str()) && graph.object(v).is_some();
+                        out.push((if transparent { None } else { Some(key) }, v));
+                    }
                 }
             }
-            out.extend(r.items.iter().enumerate().map(|(i, &v)| (i.to_string(), v)));
+            out.extend(r.items.iter().enumerate().map(|(i, &v)| (Some(i.to_string()), v)));
             dict_children(graph, &r.dict_items, &mut out);
         }
         _ => {}
