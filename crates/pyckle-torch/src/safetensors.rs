@@ -387,7 +387,7 @@ pub fn write(ckpt: &Checkpoint, out: &Path, options: &Options, progress: impl Fn
     let file = File::create(&tmp)?;
     let result = write_to(ckpt, BufWriter::with_capacity(options.buffer.max(4096), &file), options, progress)
         .and_then(|summary| {
-            file.sync_data().or(Ok::<(), io::Error>(()))?;
+            // No fsync, as torch.save and safetensors' save_file: the page cache writes it.
             std::fs::rename(&tmp, out)?;
             Ok(summary)
         });
