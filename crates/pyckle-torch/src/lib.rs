@@ -14,9 +14,11 @@ mod dtype;
 mod error;
 mod rebuild;
 pub mod safetensors;
+mod view;
 
 pub use dtype::DType;
 pub use error::{Error, Result};
+pub use view::{float8_to_f32, Element, MAX_EXPANDED_COPY};
 
 use archive::{Backing, Storage};
 use pyckle::{Graph, ObjId, Value};
@@ -81,6 +83,13 @@ pub struct Tensor {
     /// A `torch.nn.Parameter` (from `_rebuild_parameter`).
     pub parameter: bool,
     pub quantization: Option<Quantization>,
+    /// torch's lazy conjugate bit (`_rebuild_tensor_v2`'s metadata
+    /// `{"conj": True}`, a saved `x.conj()`): the tensor's values are the
+    /// conjugates of the stored ones. Views and their readers give the stored values.
+    pub conj: bool,
+    /// torch's lazy negation bit (metadata `{"neg": True}`): the tensor's
+    /// values are the negated stored ones. Views give the stored values.
+    pub neg: bool,
 }
 
 /// The bytes of a tensor, borrowed from the memory map (or from a storage
