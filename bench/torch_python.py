@@ -2,8 +2,8 @@
 
     python bench/torch_python.py make OUT.pt
         writes the checkpoint the benchmark uses (deterministic: fixed seed):
-        a GPT-like state_dict of ~1.12 GiB, 483 tensors, float32 and bfloat16,
-        with a tied embedding (two names, one tensor), fused q/k/v projections
+        a GPT-like state_dict of ~1.12 GiB, 483 names, float32 and bfloat16,
+        with a tied embedding (two names, one tensor: 482 tensors), fused q/k/v projections
         (three views with offsets into one storage) and transposed MLP
         weights (non-contiguous views), in {"model": ..., "epoch", "step", "lr", "arch"}.
 
@@ -66,17 +66,21 @@ def make(out):
     print(json.dumps({"file": out, "bytes": os.path.getsize(out), "tensors": len(sd)}))
 
 
-def walk(obj, path=()):
+def walk(obj, path=(), seen=None):
+    """(name, tensor) in order; a tensor reached twice (the tied lm_head) once, as pyckle lists it."""
     import torch
 
+    seen = set() if seen is None else seen
     if isinstance(obj, torch.Tensor):
-        yield ".".join(path), obj
+        if id(obj) not in seen:
+            seen.add(id(obj))
+            yield ".".join(path), obj
     elif isinstance(obj, dict):
         for k, v in obj.items():
-            yield from walk(v, path + (str(k),))
+            yield from walk(v, path + (str(k),), seen)
     elif isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj):
-            yield from walk(v, path + (str(i),))
+            yield from walk(v, path + (str(i),), seen)
 
 
 def list_tensors(path):

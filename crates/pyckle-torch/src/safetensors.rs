@@ -35,12 +35,13 @@
 //!
 //! - `format`: `pt`, as `transformers` writes it (unless the checkpoint has
 //!   a value of its own at the key `format`, which wins);
-//! - every scalar of the checkpoint outside its tensors (`None`, `bool`,
+//! - every scalar of the checkpoint outside its tensors (`bool`,
 //!   `int`, `float`, `str`: `{"epoch": 3, "lr": 0.001}`) under its path,
 //!   named as tensors are named (dict keys, list and tuple indices as
 //!   numbers, attributes of objects by their names, joined by `.`), its
-//!   value as Python's `str()` gives it: `"3"`, `"0.001"`, `"True"`,
-//!   `"None"`, a `str` as it is.
+//!   value as Python's `str()` gives it: `"3"`, `"0.001"`, `"True"`, a
+//!   `str` as it is. `None` is left out (an absent parameter, a hook not
+//!   set: nothing to keep).
 //!
 //! The walk goes through dicts, lists and tuples, the items of objects
 //! (an `OrderedDict`'s entries) and the attributes of class instances
@@ -55,7 +56,7 @@
 //!
 //! [safetensors]: https://github.com/huggingface/safetensors
 
-use crate::{Checkpoint, DType, Error, Result, Tensor, TensorView};
+use crate::{Checkpoint, DType, Error, Result, Tensor};
 use pyckle::{Graph, Object, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -116,27 +117,11 @@ pub struct Summary {
     pub skipped: Vec<(String, DType)>,
 }
 
-/// The safetensors name of a dtype, if the format (as the `safetensors`
-/// crate 0.4 reads it) has it.
+/// The safetensors name of a dtype, if the `safetensors` crate (0.4) and
+/// every reader has it: [`DType::safetensors_name`] of the dtypes that
+/// [`DType::safetensors_dtype`] knows.
 pub fn safetensors_dtype(dtype: DType) -> Option<&'static str> {
-    Some(match dtype {
-        DType::Bool => "BOOL",
-        DType::U8 => "U8",
-        DType::I8 => "I8",
-        DType::F8E5M2 => "F8_E5M2",
-        DType::F8E4M3FN => "F8_E4M3",
-        DType::I16 => "I16",
-        DType::U16 => "U16",
-        DType::F16 => "F16",
-        DType::BF16 => "BF16",
-        DType::I32 => "I32",
-        DType::U32 => "U32",
-        DType::F32 => "F32",
-        DType::F64 => "F64",
-        DType::I64 => "I64",
-        DType::U64 => "U64",
-        _ => return None,
-    })
+    dtype.safetensors_dtype().and(dtype.safetensors_name())
 }
 
 /// One tensor of the plan: its name, the tensor, and where its bytes go.
@@ -283,7 +268,7 @@ pub fn write_to<W: Write>(
             e => e,
         })?;
         let before = w.done;
-        write_view(&view, &mut w).map_err(|e| match e {
+        view.write_contiguous(&mut w).map_err(|e| match e {
             Error::BadTensor { problem, .. } => bad(&entry.name, problem),
             e => e,
         })?;
@@ -307,76 +292,6 @@ pub fn write_to<W: Write>(
         metadata: plan.metadata,
         skipped: plan.skipped,
     })
-}
-
-/// Writes the elements of a view in C order, little-endian.
-// TODO(merge torch-tensors): TensorView::write_contiguous does this; use it.
-fn write_view(view: &TensorView, w: &mut impl Write) -> Result<()> {
-    let size = view.dtype.itemsize() as u64;
-    let too_big = || bad("", "its view overflows");
-    if view.shape.len() != view.strides.len() {
-        return Err(bad("", "shape and strides differ in length"));
-    }
-    let numel = view.shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d)).ok_or_else(too_big)?;
-    if numel == 0 {
-        return Ok(());
-    }
-    // The last element it reaches must be inside the storage.
-    let last = view
-        .shape
-        .iter()
-        .zip(&view.strides)
-        .try_fold(view.offset, |acc, (&d, &s)| acc.checked_add((d - 1).checked_mul(s)?))
-        .ok_or_else(too_big)?;
-    let end = last.checked_add(1).and_then(|e| e.checked_mul(size)).ok_or_else(too_big)?;
-    if end > view.storage.len() as u64 {
-        return Err(bad("", format!("its view reaches byte {end} of a storage of {}", view.storage.len())));
-    }
-    let size = size as usize;
-    let swap = view.big_endian && size > 1;
-    let write_run = |w: &mut dyn Write, start: u64, count: u64| -> Result<()> {
-        let start = start as usize * size;
-        let bytes = &view.storage[start..start + count as usize * size];
-        if swap {
-            let mut buf = Vec::with_capacity(bytes.len().min(1 << 16));
-            for chunk in bytes.chunks(1 << 16) {
-                buf.clear();
-                for element in chunk.chunks_exact(size) {
-                    buf.extend(element.iter().rev());
-                }
-                w.write_all(&buf)?;
-            }
-        } else {
-            w.write_all(bytes)?;
-        }
-        Ok(())
-    };
-    let dims = view.shape.len();
-    // Innermost dimensions that are contiguous merge into one run.
-    let mut run = 1u64;
-    let mut outer = dims;
-    while outer > 0 && (view.strides[outer - 1] == run || view.shape[outer - 1] == 1) {
-        run *= view.shape[outer - 1];
-        outer -= 1;
-    }
-    let mut index = vec![0u64; outer];
-    loop {
-        let base = index.iter().zip(&view.strides).fold(view.offset, |acc, (&i, &s)| acc + i * s);
-        write_run(w, base, run)?;
-        // The next index, in C order.
-        let mut k = outer;
-        loop {
-            if k == 0 {
-                return Ok(());
-            }
-            k -= 1;
-            index[k] += 1;
-            if index[k] < view.shape[k] {
-                break;
-            }
-            index[k] = 0;
-        }
-    }
 }
 
 /// Writes the safetensors file of `ckpt` to the path `out`, streaming (see
@@ -442,7 +357,7 @@ pub fn metadata(ckpt: &Checkpoint) -> BTreeMap<String, String> {
 /// Python's `str()` of a scalar value, if it is one.
 fn scalar(graph: &Graph, value: Value) -> Option<String> {
     Some(match value {
-        Value::None => "None".into(),
+        Value::None => return None,
         Value::Bool(b) => if b { "True" } else { "False" }.into(),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => pyckle::pyrepr::repr_float(f),

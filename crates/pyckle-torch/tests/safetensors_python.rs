@@ -145,7 +145,7 @@ fn python_loads_what_pyckle_wrote() {
     let list = dir.join("cases.json");
     std::fs::write(&list, format!("[{}]", cases.join(",\n"))).unwrap();
     let out = Command::new(&python)
-        .args(["-c", CHECK])
+        .args(["-W", "ignore", "-c", CHECK])
         .arg(&list)
         .arg(fixtures())
         .output()
