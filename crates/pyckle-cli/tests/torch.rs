@@ -387,3 +387,22 @@ fn to_safetensors_into_a_missing_directory_names_the_output() {
     assert!(stderr.starts_with("pyckle: "), "{stderr}");
     assert!(stderr.contains("out.safetensors"), "{stderr}");
 }
+
+#[cfg(unix)]
+#[test]
+fn to_safetensors_writes_through_a_symlink_without_replacing_it() {
+    // What is not a regular file (a link, /dev/null, a pipe) is written in
+    // place: replacing it with a renamed temporary file would be wrong.
+    let target = temp_path("target");
+    let link = temp_path("link");
+    std::fs::write(&target, b"old").unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    stdout(&convert(&fixtures().join("zip_list.pt"), &link, &[]));
+    let is_link = std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink();
+    let data = std::fs::read(&target).unwrap();
+    let _ = std::fs::remove_file(&link);
+    let _ = std::fs::remove_file(&target);
+    assert!(is_link, "the link was replaced");
+    let st = SafeTensors::deserialize(&data).expect("the target holds the safetensors file");
+    assert_eq!(st.len(), 3);
+}

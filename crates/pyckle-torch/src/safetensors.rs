@@ -295,17 +295,24 @@ pub fn write_to<W: Write>(
 }
 
 /// Writes the safetensors file of `ckpt` to the path `out`, streaming (see
-/// [`write_to`]). The file is written next to `out` under a temporary name
-/// and renamed when complete: on an error, `out` is left as it was.
+/// [`write_to`]). A new file, or a regular file `out` replaces, is written
+/// next to `out` under a temporary name and renamed when complete: on an
+/// error, `out` is left as it was. Anything else (`/dev/null`, a pipe, a
+/// symbolic link) is opened and written in place, never replaced.
 pub fn write(ckpt: &Checkpoint, out: &Path, options: &Options, progress: impl FnMut(u64, u64)) -> Result<Summary> {
+    let in_place = std::fs::symlink_metadata(out).is_ok_and(|m| !m.is_file());
+    let buffer = options.buffer.max(4096);
+    if in_place {
+        let file = File::create(out)?;
+        return write_to(ckpt, BufWriter::with_capacity(buffer, &file), options, progress);
+    }
     let tmp = temporary_name(out);
     let file = File::create(&tmp)?;
-    let result = write_to(ckpt, BufWriter::with_capacity(options.buffer.max(4096), &file), options, progress)
-        .and_then(|summary| {
-            // No fsync, as torch.save and safetensors' save_file: the page cache writes it.
-            std::fs::rename(&tmp, out)?;
-            Ok(summary)
-        });
+    let result = write_to(ckpt, BufWriter::with_capacity(buffer, &file), options, progress).and_then(|summary| {
+        // No fsync, as torch.save and safetensors' save_file: the page cache writes it.
+        std::fs::rename(&tmp, out)?;
+        Ok(summary)
+    });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
