@@ -322,7 +322,9 @@ fn to_safetensors_header_is_aligned_and_data_in_checkpoint_order() {
 
 #[test]
 fn to_safetensors_refuses_unsupported_dtypes_by_default() {
-    for (file, tensor) in [("zip_dtypes.pt", "float8_e4m3fnuz"), ("zip_quantized.pt", "qint8"), ("legacy_dtypes.pt", "complex64")] {
+    for (file, tensor) in
+        [("zip_dtypes.pt", "float8_e4m3fnuz"), ("zip_quantized.pt", "qint8"), ("legacy_dtypes.pt", "complex64")]
+    {
         let out_path = temp_path("safetensors");
         let out = convert(&fixtures().join(file), &out_path, &[]);
         assert_eq!(out.status.code(), Some(1), "{file}");

@@ -218,17 +218,27 @@ fn main() {
     let in_process = median(times.clone());
     let in_process_min = times.iter().copied().fold(f64::INFINITY, f64::min);
     let in_process_runs = times.len();
-    let mut listing = vec![measure("pyckle (child process)", runs, || {
-        let mut c = Command::new(&exe);
-        c.args(["--child", "ls"]).arg(&ckpt_path);
-        c
-    }, || {})];
-    if let Some(python) = &python {
-        listing.push(measure("python torch.load(mmap=True) + list", runs, || {
-            let mut c = Command::new(python);
-            c.arg(&script).arg("list").arg(&ckpt_path);
+    let mut listing = vec![measure(
+        "pyckle (child process)",
+        runs,
+        || {
+            let mut c = Command::new(&exe);
+            c.args(["--child", "ls"]).arg(&ckpt_path);
             c
-        }, || {}));
+        },
+        || {},
+    )];
+    if let Some(python) = &python {
+        listing.push(measure(
+            "python torch.load(mmap=True) + list",
+            runs,
+            || {
+                let mut c = Command::new(python);
+                c.arg(&script).arg("list").arg(&ckpt_path);
+                c
+            },
+            || {},
+        ));
     }
 
     // Convert.
@@ -256,17 +266,17 @@ fn main() {
         let n = u64::from_le_bytes(data[..8].try_into().unwrap()) as usize;
         let header: serde_json::Value = serde_json::from_slice(&data[8..8 + n]).expect("a safetensors header");
         let entries = header.as_object().expect("a JSON object");
-        let ends = entries.iter().filter(|(k, _)| *k != "__metadata__").map(|(_, v)| v["data_offsets"][1].as_u64().unwrap());
+        let ends =
+            entries.iter().filter(|(k, _)| *k != "__metadata__").map(|(_, v)| v["data_offsets"][1].as_u64().unwrap());
         assert_eq!(entries.len() - 1, tensors, "tensors in the output");
         assert_eq!(8 + n as u64 + ends.max().unwrap_or(0), data.len() as u64, "the output's length");
         ::safetensors::SafeTensors::deserialize(&data).expect("the safetensors crate reads it");
         cleanup();
     }
     if let Some(python) = &python {
-        for (label, mmap) in [
-            ("python torch.load + save_file", false),
-            ("python torch.load(mmap=True) + save_file", true),
-        ] {
+        for (label, mmap) in
+            [("python torch.load + save_file", false), ("python torch.load(mmap=True) + save_file", true)]
+        {
             convert.push(measure(
                 label,
                 runs,
@@ -293,7 +303,10 @@ fn main() {
     );
     println!("every side: one warm-up run (the checkpoint is in the page cache), then {runs} runs, medians");
     println!();
-    println!("{:<46} {:>10} {:>10} {:>10} {:>12}", "open + list every tensor", "time", "process", "peak RSS", "RSS at start");
+    println!(
+        "{:<46} {:>10} {:>10} {:>10} {:>12}",
+        "open + list every tensor", "time", "process", "peak RSS", "RSS at start"
+    );
     println!(
         "{:<46} {:>10} {:>10} {:>10} {:>12}   (min {}, {in_process_runs} runs)",
         "pyckle (in process)",

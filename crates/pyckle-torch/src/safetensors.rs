@@ -268,7 +268,8 @@ pub fn write_to<W: Write>(
         .ok_or_else(|| Error::Unsupported("a safetensors file larger than 2^64 bytes".into()))?;
     progress(0, total);
     let releaser = if options.release_pages { Some(release::Releaser::new()) } else { None };
-    let mut w = Counting { inner: out, releaser: releaser.as_ref(), done: 0, total, reported: 0, progress: &mut progress };
+    let mut w =
+        Counting { inner: out, releaser: releaser.as_ref(), done: 0, total, reported: 0, progress: &mut progress };
     w.write_all(&(plan.header.len() as u64).to_le_bytes())?;
     w.write_all(&plan.header)?;
     for entry in &plan.entries {
@@ -611,14 +612,7 @@ mod tests {
 
     /// A view over `storage` of `dtype` with the given layout.
     fn view<'a>(storage: &'a [u8], dtype: DType, shape: &[u64], strides: &[u64], offset: u64) -> TensorView<'a> {
-        TensorView {
-            dtype,
-            shape: shape.to_vec(),
-            strides: strides.to_vec(),
-            offset,
-            storage,
-            big_endian: false,
-        }
+        TensorView { dtype, shape: shape.to_vec(), strides: strides.to_vec(), offset, storage, big_endian: false }
     }
 
     /// The tiled copy gives what write_contiguous gives, for transposed
@@ -648,8 +642,8 @@ mod tests {
         }
         for (shape, strides) in [
             (&[70u64, 130][..], &[130u64, 1][..]), // contiguous
-            (&[10, 130], &[1, 10]),                 // too few rows to tile
-            (&[70, 130], &[2, 140]),                // not a transpose
+            (&[10, 130], &[1, 10]),                // too few rows to tile
+            (&[70, 130], &[2, 140]),               // not a transpose
             (&[70], &[3]),
         ] {
             let v = view(&storage, DType::F32, shape, strides, 0);
