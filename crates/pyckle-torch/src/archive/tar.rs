@@ -267,7 +267,26 @@ fn normalize(
             _ => None,
         })
         .collect();
+    // Python's pickler does not memoize persistent ids: a tensor saved
+    // twice is two ids with one key. torch makes them one object; so do we.
+    let mut first: HashMap<String, pyckle::ObjId> = HashMap::new();
+    let mut canon: HashMap<pyckle::ObjId, pyckle::ObjId> = HashMap::new();
     for (id, pid) in pids {
+        if graph.as_tuple(pid).is_none() {
+            if let Some(key) = norm_key(graph, pid) {
+                if tensors.contains_key(&key) || roots.contains_key(&key) || views.contains_key(&key) {
+                    match first.get(&key) {
+                        Some(&f) => {
+                            canon.insert(id, f);
+                            continue;
+                        }
+                        None => {
+                            first.insert(key, id);
+                        }
+                    }
+                }
+            }
+        }
         // A module class with its source: torch returns the class.
         if let Some(t) = graph.as_tuple(pid) {
             if let Some(class) = t.first().and_then(|&c| graph.object(c)).cloned() {
@@ -304,6 +323,56 @@ fn normalize(
             *graph.get_mut(id) = Object::PersistentId(inner);
         }
         // Other ids are left as they are: no tensor stands behind them.
+    }
+    if !canon.is_empty() {
+        share(graph, &canon)?;
+    }
+    Ok(())
+}
+
+/// Points every reference to a duplicate at its first object.
+fn share(graph: &mut Graph<'static>, canon: &HashMap<pyckle::ObjId, pyckle::ObjId>) -> Result<()> {
+    let map = |v: &mut Value| {
+        if let Value::Obj(id) = *v {
+            if let Some(&c) = canon.get(&id) {
+                *v = Value::Obj(c);
+            }
+        }
+    };
+    let ids: Vec<pyckle::ObjId> = graph.objects().map(|(id, _)| id).collect();
+    for id in ids {
+        match graph.get_mut(id) {
+            Object::List(v) | Object::Tuple(v) => v.iter_mut().for_each(map),
+            Object::Record(r) => {
+                map(&mut r.callable);
+                map(&mut r.args);
+                r.kwargs.iter_mut().for_each(map);
+                r.state.iter_mut().for_each(map);
+                r.items.iter_mut().for_each(map);
+                for (k, v) in &mut r.dict_items {
+                    map(k);
+                    map(v);
+                }
+            }
+            Object::PersistentId(v) => map(v),
+            Object::Dict(d) => {
+                let touched = d.iter().any(|(k, v)| {
+                    [k, v].iter().any(|x| x.obj().is_some_and(|i| canon.contains_key(&i)))
+                });
+                if touched {
+                    let old = std::mem::replace(graph.get_mut(id), Object::Tuple(Vec::new()));
+                    let Object::Dict(old) = old else { unreachable!() };
+                    let mut new = pyckle::graph::Dict::new();
+                    for &(mut k, mut v) in old.iter() {
+                        map(&mut k);
+                        map(&mut v);
+                        new.insert(graph, k, v).map_err(|e| bad(format!("pickle: {e}")))?;
+                    }
+                    *graph.get_mut(id) = Object::Dict(new);
+                }
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
