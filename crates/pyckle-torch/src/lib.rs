@@ -13,14 +13,15 @@ mod archive;
 mod dtype;
 mod error;
 mod rebuild;
+mod view;
 
 pub use dtype::DType;
 pub use error::{Error, Result};
+pub use view::{float8_to_f32, Element, MAX_EXPANDED_COPY};
 
 use archive::{Backing, Storage};
 use pyckle::{Graph, ObjId, Value};
 use std::collections::HashMap;
-
 
 /// Which container a checkpoint came in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +81,13 @@ pub struct Tensor {
     /// A `torch.nn.Parameter` (from `_rebuild_parameter`).
     pub parameter: bool,
     pub quantization: Option<Quantization>,
+    /// torch's lazy conjugate bit (`_rebuild_tensor_v2`'s metadata
+    /// `{"conj": True}`, a saved `x.conj()`): the tensor's values are the
+    /// conjugates of the stored ones. Views and their readers give the stored values.
+    pub conj: bool,
+    /// torch's lazy negation bit (metadata `{"neg": True}`): the tensor's
+    /// values are the negated stored ones. Views give the stored values.
+    pub neg: bool,
 }
 
 /// The bytes of a tensor, borrowed from the memory map (or from a storage
@@ -151,9 +159,16 @@ impl Checkpoint {
 
     fn new(data: Backing) -> Result<Checkpoint> {
         let opened = archive::open(data.bytes())?;
+        let bytes = data.bytes();
+        let order = opened.byte_order;
         let mut tensors = Vec::new();
         let mut by_obj = HashMap::new();
-        for (name, value, tensor) in rebuild::find_tensors(&opened.graph)? {
+        let mut found = rebuild::find_tensors(&opened.graph)?;
+        // Per-channel quantization parameters the pickle gives as tensors:
+        // read now (a few values per channel), so that tensors are complete.
+        let mut values = |t: &Tensor| view_in(bytes, &opened.storages, order, t, "")?.to_f64_vec();
+        rebuild::fill_quantization(&opened.graph, &mut found, &mut values)?;
+        for (name, value, tensor) in found {
             if let Value::Obj(id) = value {
                 by_obj.entry(id).or_insert(tensors.len());
             }
@@ -161,13 +176,16 @@ impl Checkpoint {
         }
         if let Some(constants) = &opened.constants {
             // TorchScript constants: their storages are `constants/<key>`.
-            for (name, _, mut tensor) in rebuild::find_tensors(constants)? {
-                tensor.storage.key = format!("constants/{}", tensor.storage.key);
+            let mut found = rebuild::find_tensors(constants)?;
+            for (_, _, t) in &mut found {
+                t.storage.key = format!("constants/{}", t.storage.key);
+            }
+            rebuild::fill_quantization(constants, &mut found, &mut values)?;
+            for (name, _, tensor) in found {
                 tensors.push(Named { name: format!("constants.{name}"), tensor });
             }
         }
         Ok(Checkpoint {
-            data,
             format: opened.format,
             byte_order: opened.byte_order,
             graph: opened.graph,
@@ -176,6 +194,7 @@ impl Checkpoint {
             by_obj,
             storages: opened.storages,
             version: opened.version,
+            data,
         })
     }
 
@@ -242,28 +261,9 @@ impl Checkpoint {
     /// storage ([`Error::BadTensor`] when not) and that the storage is
     /// there ([`Error::MissingStorage`]).
     pub fn view(&self, tensor: &Tensor) -> Result<TensorView<'_>> {
-        let bytes = self.storage_bytes(&tensor.storage.key)?;
-        let bad = |problem: String| Error::BadTensor { name: self.name_of(tensor), problem };
-        let extent = tensor.extent_bytes().map_err(|e| match e {
-            Error::BadTensor { problem, .. } => bad(problem),
+        view_in(self.data.bytes(), &self.storages, self.byte_order, tensor, "").map_err(|e| match e {
+            Error::BadTensor { problem, .. } => Error::BadTensor { name: self.name_of(tensor), problem },
             e => e,
-        })?;
-        if extent > bytes.len() as u64 {
-            return Err(bad(format!(
-                "its view needs {extent} bytes of storage {:?}, which has {}",
-                tensor.storage.key,
-                bytes.len()
-            )));
-        }
-        // extent > 0 covers byte_offset; an empty view may point anywhere.
-        let start = usize::try_from(tensor.storage.byte_offset).unwrap_or(usize::MAX).min(bytes.len());
-        Ok(TensorView {
-            dtype: tensor.dtype,
-            shape: tensor.shape.clone(),
-            strides: tensor.strides.clone(),
-            offset: tensor.storage_offset,
-            storage: &bytes[start..],
-            big_endian: self.byte_order == ByteOrder::Big,
         })
     }
 
@@ -274,4 +274,36 @@ impl Checkpoint {
             .map(|n| n.name.clone())
             .unwrap_or_else(|| format!("over storage {:?}", tensor.storage.key))
     }
+}
+
+/// The view of `tensor` over the storages of a checkpoint.
+fn view_in<'a>(
+    data: &'a [u8],
+    storages: &'a HashMap<String, Storage>,
+    order: ByteOrder,
+    tensor: &Tensor,
+    name: &str,
+) -> Result<TensorView<'a>> {
+    let key = &tensor.storage.key;
+    let bytes = storages.get(key).ok_or_else(|| Error::MissingStorage(key.clone()))?.bytes(data)?;
+    let extent = tensor.extent_bytes().map_err(|e| match e {
+        Error::BadTensor { problem, .. } => Error::BadTensor { name: name.to_owned(), problem },
+        e => e,
+    })?;
+    if extent > bytes.len() as u64 {
+        return Err(Error::BadTensor {
+            name: name.to_owned(),
+            problem: format!("its view needs {extent} bytes of storage {key:?}, which has {}", bytes.len()),
+        });
+    }
+    // extent > 0 covers byte_offset; an empty view may point anywhere.
+    let start = usize::try_from(tensor.storage.byte_offset).unwrap_or(usize::MAX).min(bytes.len());
+    Ok(TensorView {
+        dtype: tensor.dtype,
+        shape: tensor.shape.clone(),
+        strides: tensor.strides.clone(),
+        offset: tensor.storage_offset,
+        storage: &bytes[start..],
+        big_endian: order == ByteOrder::Big,
+    })
 }

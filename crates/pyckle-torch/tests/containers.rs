@@ -7,6 +7,12 @@ use pyckle_torch::{ByteOrder, Checkpoint, DType, Format, StorageRef, Tensor};
 use serde_json::Value as Json;
 use std::path::PathBuf;
 
+mod pyckle_torch_under_test {
+    pub use pyckle_torch::*;
+}
+#[path = "expected/mod.rs"]
+mod expected_values;
+
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/torch")
 }
@@ -188,6 +194,8 @@ fn a_view_is_borrowed_from_the_storage_and_checked_against_it() {
         requires_grad: false,
         parameter: false,
         quantization: None,
+        conj: false,
+        neg: false,
     };
     let whole = t(vec![len / 4], vec![1], 0);
     let v = c.view(&whole).unwrap();
@@ -248,4 +256,44 @@ fn opening_reads_the_directory_and_the_pickle_not_the_data() {
     }
     drop(c);
     std::fs::remove_file(&path).unwrap();
+}
+
+/// Every tensor of every fixture, in every container: names in pickle
+/// order, dtype, shape, strides, offset, grad flags, quantization, and the
+/// values torch loaded, read through `Checkpoint::view`.
+#[test]
+fn every_tensor_of_every_fixture_is_what_torch_loaded() {
+    let mut files = 0;
+    let mut count = 0;
+    for (file, want) in expected() {
+        let c = open(&file);
+        let got = c.tensors();
+        let want = want["tensors"].as_array().unwrap();
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        let wanted: Vec<&str> = want.iter().map(|w| w["name"].as_str().unwrap()).collect();
+        assert_eq!(names, wanted, "{file}: names");
+        // TorchScript keeps no Parameter flags: its state_dict has plain tensors.
+        let grad = c.format() != Format::TorchScript;
+        for ((name, t), w) in got.iter().zip(want) {
+            expected_values::check_meta(&file, name, t, w, grad);
+            let v = c.view(t).unwrap_or_else(|e| panic!("{file}: {name}: {e}"));
+            expected_values::check_values(&format!("{file}: {name}"), &v, w);
+            count += 1;
+        }
+        files += 1;
+    }
+    assert!(files >= 19 && count >= 150, "{files} files, {count} tensors");
+}
+
+#[test]
+fn tensor_finds_the_tensor_a_graph_value_stands_for() {
+    let c = open("tar_checkpoint.tar");
+    let g = c.graph();
+    let Some(Object::Dict(root)) = g.object(g.root()) else { panic!() };
+    let again = c.tensor(root.get_str(g, "again").unwrap()).expect("a tensor");
+    let (name, first) = &c.tensors()[0];
+    assert_eq!(name, "model.weight");
+    assert!(std::ptr::eq(again, *first));
+    assert!(c.tensor(root.get_str(g, "epoch").unwrap()).is_none());
+    assert!(c.tensor(g.root()).is_none());
 }
