@@ -1,11 +1,43 @@
 //! PyTorch checkpoints without Python: every format `torch.save` writes,
 //! tensors as zero-copy views over a memory map, and safetensors out.
 //!
-//! ```no_run
-//! let ckpt = pyckle_torch::Checkpoint::open("model.pt")?;
-//! for (name, tensor) in ckpt.tensors() {
-//!     println!("{name}: {} {:?}", tensor.dtype.name(), tensor.shape);
-//! }
+//! [`Checkpoint::open`] memory-maps a file and tells its container by
+//! content, not by name:
+//!
+//! - [`Format::Zip`]: torch 1.6 and later, any archive prefix, stored or
+//!   deflated entries, CRCs not checked (as torch does not), zip64;
+//! - [`Format::TorchScript`]: `torch.jit.save` archives, as far as tensors go
+//!   (`data.pkl`'s module attributes and `constants.pkl`);
+//! - [`Format::Legacy`]: the stream of `_use_new_zipfile_serialization=False`;
+//! - [`Format::Tar`]: the oldest format, a tar of `storages`, `tensors` and `pickle`.
+//!
+//! Opening reads the archive's directory and the pickle(s), not the tensor
+//! data: the pickle becomes a [`pyckle::Graph`] ([`Checkpoint::graph`]) and
+//! every tensor in it a [`Tensor`] (dtype, shape, strides, offset, storage
+//! key). [`Checkpoint::view`] gives a [`TensorView`] whose bytes are borrowed
+//! from the map (deflated entries are inflated on first use); copies and
+//! conversions happen only when asked for.
+//!
+//! Files are hostile until proven otherwise: every offset, length and
+//! product read from a file is checked, a view must stay inside its
+//! storage, a deflated entry may not claim more than deflate can expand to,
+//! and whatever the bytes, the answer is a [`Result`], not a panic.
+//!
+//! ```
+//! use pyckle_torch::{Checkpoint, DType, Format};
+//!
+//! // torch.save([torch.ones(2), (torch.zeros(1, 2, dtype=torch.int64), torch.tensor([True]))], path)
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/torch/zip_list.pt");
+//! let ckpt = Checkpoint::open(path)?;
+//! assert_eq!(ckpt.format(), Format::Zip);
+//! let tensors = ckpt.tensors();
+//! let names: Vec<&str> = tensors.iter().map(|(name, _)| name.as_str()).collect();
+//! assert_eq!(names, ["0", "1.0", "1.1"]);
+//!
+//! let (_, ones) = tensors[0];
+//! assert_eq!((ones.dtype, &ones.shape[..]), (DType::F32, &[2][..]));
+//! let view = ckpt.view(ones)?; // borrowed from the memory map
+//! assert_eq!(view.to_vec::<f32>()?, [1.0, 1.0]);
 //! # Ok::<(), pyckle_torch::Error>(())
 //! ```
 
@@ -40,7 +72,9 @@ pub enum Format {
 /// The byte order of a checkpoint's storages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByteOrder {
+    /// Least significant byte first: what torch writes on every usual machine.
     Little,
+    /// Most significant byte first (a zip archive whose `byteorder` record says `big`).
     Big,
 }
 
