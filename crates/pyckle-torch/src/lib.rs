@@ -9,6 +9,7 @@
 //! # Ok::<(), pyckle_torch::Error>(())
 //! ```
 
+mod archive;
 mod dtype;
 mod error;
 mod rebuild;
@@ -18,7 +19,10 @@ pub use dtype::DType;
 pub use error::{Error, Result};
 pub use view::{float8_to_f32, Element, MAX_EXPANDED_COPY};
 
-use pyckle::{Graph, Value};
+use archive::{Backing, Storage};
+use pyckle::{Graph, ObjId, Value};
+use std::collections::HashMap;
+
 
 /// Which container a checkpoint came in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +36,13 @@ pub enum Format {
     Legacy,
     /// The oldest tar format (`storages`, `tensors`, `pickle` members).
     Tar,
+}
+
+/// The byte order of a checkpoint's storages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteOrder {
+    Little,
+    Big,
 }
 
 /// Where a tensor's storage lives, and its length.
@@ -95,45 +106,197 @@ pub struct TensorView<'a> {
     pub big_endian: bool,
 }
 
-/// An opened checkpoint: the memory map, the decoded pickle, and the
-/// archive's directory. Tensor data is not read until asked for.
+/// An opened checkpoint: the file's bytes (memory-mapped, or handed
+/// over), the decoded pickle, and where each storage is. Tensor data is
+/// not read until asked for: opening reads the archive's directory and
+/// the pickle(s) only.
 pub struct Checkpoint {
-    _private: (),
+    data: Backing,
+    format: Format,
+    byte_order: ByteOrder,
+    graph: Graph<'static>,
+    constants: Option<Graph<'static>>,
+    tensors: Vec<Named>,
+    /// Tensors of the main graph by their object.
+    by_obj: HashMap<ObjId, usize>,
+    storages: HashMap<String, Storage>,
+    version: Option<String>,
+}
+
+struct Named {
+    name: String,
+    tensor: Tensor,
+}
+
+impl std::fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checkpoint")
+            .field("format", &self.format)
+            .field("byte_order", &self.byte_order)
+            .field("tensors", &self.tensors.len())
+            .field("storages", &self.storages.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Checkpoint {
-    /// Opens a checkpoint file of any format, memory-mapping it.
+    /// Opens a checkpoint file of any format (told by its content, not its
+    /// name), memory-mapping it.
+    ///
+    /// The file must not be changed while the checkpoint is open (the
+    /// memory map would see the change).
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Checkpoint> {
-        let _ = path;
-        Err(Error::Malformed("not yet".into()))
+        let file = std::fs::File::open(path.as_ref())?;
+        // Safety: the map is read-only; as for every memory-mapped reader,
+        // the caller keeps the file unchanged while it is open.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Checkpoint::new(Backing::Map(map))
     }
+
     /// Opens a checkpoint held in memory.
     pub fn from_bytes(data: Vec<u8>) -> Result<Checkpoint> {
-        let _ = data;
-        Err(Error::Malformed("not yet".into()))
+        Checkpoint::new(Backing::Owned(data))
     }
+
+    fn new(data: Backing) -> Result<Checkpoint> {
+        let opened = archive::open(data.bytes())?;
+        let mut tensors = Vec::new();
+        let mut by_obj = HashMap::new();
+        let mut found = rebuild::find_tensors(&opened.graph)?;
+        // Per-channel quantization parameters saved as tensors: read them now.
+        rebuild::fill_quantization(&opened.graph, &mut found, &mut |t| {
+            let storage = opened.storages.get(&t.storage.key).ok_or_else(|| Error::MissingStorage(t.storage.key.clone()))?;
+            let bytes = storage.bytes(data.bytes())?;
+            let start = usize::try_from(t.storage.byte_offset).unwrap_or(usize::MAX).min(bytes.len());
+            TensorView {
+                dtype: t.dtype,
+                shape: t.shape.clone(),
+                strides: t.strides.clone(),
+                offset: t.storage_offset,
+                storage: &bytes[start..],
+                big_endian: opened.byte_order == ByteOrder::Big,
+            }
+            .to_f64_vec()
+        })?;
+        for (name, value, tensor) in found {
+            if let Value::Obj(id) = value {
+                by_obj.entry(id).or_insert(tensors.len());
+            }
+            tensors.push(Named { name, tensor });
+        }
+        if let Some(constants) = &opened.constants {
+            // TorchScript constants: their storages are `constants/<key>`.
+            for (name, _, mut tensor) in rebuild::find_tensors(constants)? {
+                tensor.storage.key = format!("constants/{}", tensor.storage.key);
+                tensors.push(Named { name: format!("constants.{name}"), tensor });
+            }
+        }
+        Ok(Checkpoint {
+            data,
+            format: opened.format,
+            byte_order: opened.byte_order,
+            graph: opened.graph,
+            constants: opened.constants,
+            tensors,
+            by_obj,
+            storages: opened.storages,
+            version: opened.version,
+        })
+    }
+
+    /// The container the checkpoint came in.
     pub fn format(&self) -> Format {
-        Format::Zip
+        self.format
     }
-    /// The object graph of the checkpoint's main pickle. Tensors are records
-    /// of `torch._utils._rebuild_tensor_v2` (and friends) over persistent ids.
+
+    /// The byte order of the storages: the zip archive's `byteorder`
+    /// record (little when absent); always little for the legacy and tar
+    /// formats, which torch writes little-endian on every machine.
+    pub fn byte_order(&self) -> ByteOrder {
+        self.byte_order
+    }
+
+    /// The zip archive's `version` record, if it has one.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// The object graph of the checkpoint's main pickle (`data.pkl`).
+    /// Tensors are records of `torch._utils._rebuild_tensor_v2` (and
+    /// friends) over persistent ids. In the tar format, whose pickle names
+    /// tensors by key, those ids are rewritten into the same records.
     pub fn graph(&self) -> &Graph<'static> {
-        unimplemented!()
+        &self.graph
     }
+
+    /// TorchScript's `constants.pkl`, whose tensors [`tensors`](Self::tensors)
+    /// lists as `constants.<index>`.
+    pub fn constants_graph(&self) -> Option<&Graph<'static>> {
+        self.constants.as_ref()
+    }
+
     /// Every tensor, in the order of the pickle, named by the keys that
     /// lead to it joined by `.` (list and tuple indices as numbers;
-    /// attributes of objects by their names).
+    /// attributes of objects by their names). A tensor reached twice is
+    /// listed once, under its first name.
     pub fn tensors(&self) -> Vec<(String, &Tensor)> {
-        Vec::new()
+        self.tensors.iter().map(|n| (n.name.clone(), &n.tensor)).collect()
     }
-    /// The tensor a graph value stands for, if it is one.
+
+    /// The tensor a value of [`graph`](Self::graph) stands for, if it is one.
     pub fn tensor(&self, value: Value) -> Option<&Tensor> {
-        let _ = value;
-        None
+        let id = value.obj()?;
+        self.by_obj.get(&id).map(|&i| &self.tensors[i].tensor)
     }
-    /// The view of a tensor's bytes. Checks that the view stays inside its storage.
+
+    /// The keys of the checkpoint's storages, in no particular order.
+    pub fn storage_keys(&self) -> impl Iterator<Item = &str> {
+        self.storages.keys().map(String::as_str)
+    }
+
+    /// The bytes of a storage, by the key the pickle uses (`"0"`; TorchScript
+    /// constants as `"constants/0"`), in the checkpoint's byte order.
+    /// Borrowed from the file, except deflated zip entries, which are
+    /// inflated on first use and kept.
+    pub fn storage_bytes(&self, key: &str) -> Result<&[u8]> {
+        let storage = self.storages.get(key).ok_or_else(|| Error::MissingStorage(key.to_owned()))?;
+        storage.bytes(self.data.bytes())
+    }
+
+    /// The view of a tensor's bytes. Checks that the view stays inside its
+    /// storage ([`Error::BadTensor`] when not) and that the storage is
+    /// there ([`Error::MissingStorage`]).
     pub fn view(&self, tensor: &Tensor) -> Result<TensorView<'_>> {
-        let _ = tensor;
-        Err(Error::Malformed("not yet".into()))
+        let bytes = self.storage_bytes(&tensor.storage.key)?;
+        let bad = |problem: String| Error::BadTensor { name: self.name_of(tensor), problem };
+        let extent = tensor.extent_bytes().map_err(|e| match e {
+            Error::BadTensor { problem, .. } => bad(problem),
+            e => e,
+        })?;
+        if extent > bytes.len() as u64 {
+            return Err(bad(format!(
+                "its view needs {extent} bytes of storage {:?}, which has {}",
+                tensor.storage.key,
+                bytes.len()
+            )));
+        }
+        // extent > 0 covers byte_offset; an empty view may point anywhere.
+        let start = usize::try_from(tensor.storage.byte_offset).unwrap_or(usize::MAX).min(bytes.len());
+        Ok(TensorView {
+            dtype: tensor.dtype,
+            shape: tensor.shape.clone(),
+            strides: tensor.strides.clone(),
+            offset: tensor.storage_offset,
+            storage: &bytes[start..],
+            big_endian: self.byte_order == ByteOrder::Big,
+        })
+    }
+
+    fn name_of(&self, tensor: &Tensor) -> String {
+        self.tensors
+            .iter()
+            .find(|n| std::ptr::eq(&n.tensor, tensor))
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| format!("over storage {:?}", tensor.storage.key))
     }
 }

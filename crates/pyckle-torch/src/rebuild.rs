@@ -72,10 +72,7 @@ pub(crate) fn find_tensors(graph: &Graph<'_>) -> Result<Vec<(String, Value, Tens
 
 /// [`find_tensors`], asking `pid` about persistent ids that are not storages
 /// (`pid` gets the persistent id's value).
-pub(crate) fn find_tensors_with(
-    graph: &Graph<'_>,
-    pid: &mut PidTensor<'_>,
-) -> Result<Vec<(String, Value, Tensor)>> {
+pub(crate) fn find_tensors_with(graph: &Graph<'_>, pid: &mut PidTensor<'_>) -> Result<Vec<(String, Value, Tensor)>> {
     let mut names = Names::default();
     let mut visited = vec![false; graph.len()];
     let mut found = Vec::new();
@@ -126,12 +123,10 @@ pub(crate) fn find_tensors_with(
                     }
                 }
             }
-            Object::PersistentId(p) => {
-                if !is_storage_pid(graph, *p) {
-                    let name = names.name(node);
-                    if let Some(tensor) = pid(graph, *p)? {
-                        found.push((name, v, tensor));
-                    }
+            Object::PersistentId(p) if !is_storage_pid(graph, *p) => {
+                let name = names.name(node);
+                if let Some(tensor) = pid(graph, *p)? {
+                    found.push((name, v, tensor));
                 }
             }
             Object::Dict(d) => {
@@ -266,17 +261,13 @@ fn rebuild(graph: &Graph<'_>, callable: &Global, args: Value, name: &str, nestin
         args.get(i).copied().ok_or_else(|| bad(name, format!("{fname}: {} arguments, wants more", args.len())))
     };
     let inner = |v: Value| -> Result<Tensor> {
-        let r = graph
-            .as_record(v)
-            .ok_or_else(|| bad(name, format!("{fname}: the data is not a tensor")))?;
+        let r = graph.as_record(v).ok_or_else(|| bad(name, format!("{fname}: the data is not a tensor")))?;
         let g = rebuild_callable(graph, r.callable)
             .ok_or_else(|| bad(name, format!("{fname}: the data is not a tensor")))?;
         rebuild(graph, g, r.args, name, nesting + 1)
     };
     match (callable.module.as_str(), callable.name.as_str()) {
-        ("torch._utils", "_rebuild_tensor") => {
-            strided(graph, name, arg(0)?, arg(1)?, arg(2)?, arg(3)?, None)
-        }
+        ("torch._utils", "_rebuild_tensor") => strided(graph, name, arg(0)?, arg(1)?, arg(2)?, arg(3)?, None),
         ("torch._utils", "_rebuild_tensor_v2") => {
             if args.len() > 7 {
                 return Err(bad(name, format!("{fname}: {} arguments", args.len())));
@@ -327,10 +318,7 @@ fn rebuild(graph: &Graph<'_>, callable: &Global, args: Value, name: &str, nestin
             let mut t = inner(arg(0)?)?;
             let dtype = dtype_arg(graph, name, arg(1)?)?;
             if dtype != t.dtype {
-                return Err(Error::Unsupported(format!(
-                    "tensor {name}: {fname} converting {} to {dtype}",
-                    t.dtype
-                )));
+                return Err(Error::Unsupported(format!("tensor {name}: {fname} converting {} to {dtype}", t.dtype)));
             }
             t.requires_grad = truth(graph, name, arg(3)?)?;
             Ok(t)
@@ -338,9 +326,7 @@ fn rebuild(graph: &Graph<'_>, callable: &Global, args: Value, name: &str, nestin
         (_, f) => {
             let what = match f {
                 "_rebuild_meta_tensor_no_storage" => "a meta tensor, which has no data",
-                "_rebuild_device_tensor_from_numpy" | "_rebuild_xla_tensor" => {
-                    "a device tensor saved as a numpy array"
-                }
+                "_rebuild_device_tensor_from_numpy" | "_rebuild_xla_tensor" => "a device tensor saved as a numpy array",
                 "_rebuild_sparse_tensor" | "_rebuild_sparse_csr_tensor" => "a sparse tensor",
                 "_rebuild_nested_tensor" => "a nested tensor",
                 "_rebuild_wrapper_subclass" => "a wrapper subclass without data",
@@ -419,12 +405,9 @@ fn storage_ref(graph: &Graph<'_>, name: &str, storage: Value) -> Result<(Storage
         .as_tuple(pid)
         .filter(|t| matches!(t.len(), 5 | 6) && is_storage_pid(graph, pid))
         .ok_or_else(|| bad(name, "the storage's persistent id is not ('storage', type, key, location, numel)"))?;
-    let class = graph
-        .as_global(t[1])
-        .ok_or_else(|| bad(name, "the storage type is not a class"))?;
-    let (dtype, typed) = storage_class(class).ok_or_else(|| {
-        Error::Unsupported(format!("tensor {name}: storage class {}.{}", class.module, class.name))
-    })?;
+    let class = graph.as_global(t[1]).ok_or_else(|| bad(name, "the storage type is not a class"))?;
+    let (dtype, typed) = storage_class(class)
+        .ok_or_else(|| Error::Unsupported(format!("tensor {name}: storage class {}.{}", class.module, class.name)))?;
     let key = match t[2] {
         Value::Int(i) => i.to_string(),
         k => text(graph, k).ok_or_else(|| bad(name, "the storage key is not a str"))?,
@@ -508,9 +491,7 @@ fn uint(graph: &Graph<'_>, name: &str, v: Value, what: &str) -> Result<u64> {
 fn uints(graph: &Graph<'_>, name: &str, v: Value, what: &str) -> Result<Vec<u64>> {
     let items = match graph.object(v) {
         Some(Object::Tuple(t)) | Some(Object::List(t)) => t,
-        Some(Object::Record(r))
-            if graph.as_global(r.callable).is_some_and(|g| g.is("torch", "Size")) =>
-        {
+        Some(Object::Record(r)) if graph.as_global(r.callable).is_some_and(|g| g.is("torch", "Size")) => {
             match graph.as_tuple(r.args).and_then(|a| a.first()).and_then(|&a| graph.object(a)) {
                 Some(Object::Tuple(t)) | Some(Object::List(t)) => t,
                 _ => return Err(bad(name, format!("{what}: torch.Size without a tuple"))),
@@ -580,7 +561,10 @@ fn quantization(
             if t.len() != 3 {
                 return Err(bad(name, "per-tensor quantizer parameters are not (qscheme, scale, zero_point)"));
             }
-            Ok((Quantization::PerTensorAffine { scale: float(t[1], "scale")?, zero_point: int(t[2], "zero_point")? }, None))
+            Ok((
+                Quantization::PerTensorAffine { scale: float(t[1], "scale")?, zero_point: int(t[2], "zero_point")? },
+                None,
+            ))
         }
         "per_channel_affine" | "per_channel_symmetric" | "per_channel_affine_float_qparams" => {
             if t.len() != 4 {
@@ -674,10 +658,8 @@ pub(crate) fn fill_quantization(
         }
         let Some(c) = channel_tensors(graph, *v, name)? else { continue };
         *scales = values(&c.scales)?;
-        *zero_points = values(&c.zero_points)?
-            .into_iter()
-            .map(|z| if z.is_finite() { z.round() as i64 } else { 0 })
-            .collect();
+        *zero_points =
+            values(&c.zero_points)?.into_iter().map(|z| if z.is_finite() { z.round() as i64 } else { 0 }).collect();
     }
     Ok(())
 }
@@ -724,8 +706,8 @@ mod tests {
     //! straight from the archive (the integration test tests/tensors.rs
     //! goes through `Checkpoint`).
     use super::expected;
-    use crate::TensorView;
     use super::*;
+    use crate::TensorView;
     use std::io::Read;
 
     #[test]
