@@ -774,6 +774,117 @@ mod tests {
         assert!(files >= 13 && tensors >= 100, "{files} files, {tensors} tensors");
     }
 
+    /// data.pkl of `torch.save({"c": x.conj(), "n": torch._neg_view(y), "u": uint16 tensor})`
+    /// (torch 2.15): metadata bits and an untyped storage of 4 bytes.
+    const CONJ_NEG_U16: &[u8] = b"\x80\x02}q\x00(X\x01\x00\x00\x00cq\x01ctorch._utils\x0a_rebuild_tensor_v2\x0aq\x02((X\x07\x00\x00\x00storageq\x03ctorch\x0aComplexFloatStorage\x0aq\x04X\x01\x00\x00\x000q\x05X\x03\x00\x00\x00cpuq\x06K\x02tq\x07QK\x00K\x02\x85q\x08K\x01\x85q\x09\x89ccollections\x0aOrderedDict\x0aq\x0a)Rq\x0b}q\x0cX\x04\x00\x00\x00conjq\x0d\x88stq\x0eRq\x0fX\x01\x00\x00\x00nq\x10h\x02((h\x03ctorch\x0aFloatStorage\x0aq\x11X\x01\x00\x00\x001q\x12h\x06K\x02tq\x13QK\x00K\x02\x85q\x14K\x01\x85q\x15\x89h\x0a)Rq\x16}q\x17X\x03\x00\x00\x00negq\x18\x88stq\x19Rq\x1aX\x01\x00\x00\x00uq\x1bctorch._utils\x0a_rebuild_tensor_v3\x0aq\x1c((h\x03ctorch.storage\x0aUntypedStorage\x0aq\x1dX\x01\x00\x00\x002q\x1eh\x06K\x04tq\x1fQK\x00K\x02\x85q K\x01\x85q!\x89h\x0a)Rq\x22ctorch\x0auint16\x0aq#tq$Rq%u.";
+
+    #[test]
+    fn conj_and_neg_bits_and_untyped_storages() {
+        let graph = pyckle::loads(CONJ_NEG_U16).unwrap();
+        let found = find_tensors(&graph).unwrap();
+        let names: Vec<&str> = found.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(names, ["c", "n", "u"]);
+        let (c, n, u) = (&found[0].2, &found[1].2, &found[2].2);
+        assert!(c.conj && !c.neg && c.dtype == DType::C64);
+        assert!(n.neg && !n.conj && n.dtype == DType::F32);
+        assert!(!u.conj && !u.neg);
+        assert_eq!(u.dtype, DType::U16);
+        assert_eq!(u.storage.dtype, DType::U8, "an untyped storage");
+        assert_eq!(u.storage.nbytes, 4, "numel of an untyped storage is in bytes");
+        assert_eq!(u.extent_bytes().unwrap(), 4);
+        assert_eq!(c.storage.nbytes, 16);
+    }
+
+    /// Lists nested `depth` deep around a tensor record copied from a fixture.
+    fn nested(depth: usize) -> pyckle::Graph<'static> {
+        let data = std::fs::read(expected::fixtures().join("zip_list.pt")).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(data)).unwrap();
+        let mut pkl = Vec::new();
+        zip.by_name("zip_list/data.pkl").unwrap().read_to_end(&mut pkl).unwrap();
+        let mut graph = pyckle::loads(&pkl).unwrap().into_owned();
+        let mut v = graph.root();
+        for _ in 0..depth {
+            v = graph.add(Object::List(vec![v]));
+        }
+        graph.set_root(v);
+        graph
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded_and_cycles_end() {
+        let found = find_tensors(&nested(100)).unwrap();
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[0].0, format!("{}0", "0.".repeat(100)));
+        let e = find_tensors(&nested(200_000)).unwrap_err();
+        assert!(matches!(e, Error::Unsupported(_)) && e.to_string().contains("nested"), "{e}");
+        // A list that holds itself and a tensor: the tensor once.
+        let mut graph = nested(1);
+        let root = graph.root();
+        let me = graph.add(Object::List(vec![root]));
+        if let Object::List(items) = graph.get_mut(me.obj().unwrap()) {
+            items.push(me);
+        }
+        graph.set_root(me);
+        let found = find_tensors(&graph).unwrap();
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[0].0, "0.0.0");
+    }
+
+    #[test]
+    fn module_dicts_add_no_name_part() {
+        // zip_module.pt: TinyNet with _modules/_parameters/_buffers.
+        let data = std::fs::read(expected::fixtures().join("zip_module.pt")).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(data)).unwrap();
+        let mut pkl = Vec::new();
+        zip.by_name("zip_module/data.pkl").unwrap().read_to_end(&mut pkl).unwrap();
+        let graph = pyckle::loads(&pkl).unwrap();
+        let names: Vec<String> = find_tensors(&graph).unwrap().into_iter().map(|(n, _, _)| n).collect();
+        assert_eq!(names, ["running", "fc1.weight", "fc1.bias", "fc2.weight"]);
+    }
+
+    #[test]
+    fn mutated_pickles_never_panic() {
+        // Every fixture's data.pkl with bytes changed: errors or tensors, never a panic.
+        let mut seed = 1u64;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let mut decoded = 0;
+        for (file, want) in expected::expected() {
+            if want["format"] != "zip" || file == "zip_badcrc.pt" {
+                continue;
+            }
+            let data = std::fs::read(expected::fixtures().join(&file)).unwrap();
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(data)).unwrap();
+            let name = zip.file_names().find(|n| n.ends_with("/data.pkl")).unwrap().to_string();
+            let mut pkl = Vec::new();
+            zip.by_name(&name).unwrap().read_to_end(&mut pkl).unwrap();
+            for _ in 0..300 {
+                let mut m = pkl.clone();
+                for _ in 0..1 + rnd() % 3 {
+                    let at = rnd() % m.len();
+                    m[at] = match rnd() % 4 {
+                        0 => rnd() as u8,
+                        1 => m[at].wrapping_add(1),
+                        2 => b'K',
+                        _ => 0xff,
+                    };
+                }
+                if let Ok(graph) = pyckle::loads(&m) {
+                    decoded += 1;
+                    if let Ok(mut found) = find_tensors(&graph) {
+                        for (_, _, t) in &found {
+                            let _ = t.extent_bytes();
+                        }
+                        let _ = fill_quantization(&graph, &mut found, &mut |_| Ok(vec![1.0, 2.0]));
+                    }
+                }
+            }
+        }
+        assert!(decoded > 500, "{decoded} mutated pickles decoded");
+    }
+
     /// The legacy stream's main pickle: after the magic number, protocol
     /// version and sys info pickles.
     fn legacy_pickle(data: &[u8]) -> pyckle::Graph<'_> {
