@@ -57,7 +57,11 @@ fn every_fixture_opens_as_its_format_from_a_path_and_from_bytes() {
         let b = Checkpoint::from_bytes(std::fs::read(dir().join(name)).unwrap()).unwrap();
         assert_eq!(b.format(), c.format(), "{name}");
         assert_eq!(storage_contents(&b), storage_contents(&c), "{name}");
-        let order = if want.get("byteorder").and_then(Json::as_str) == Some("big") { ByteOrder::Big } else { ByteOrder::Little };
+        let order = if want.get("byteorder").and_then(Json::as_str) == Some("big") {
+            ByteOrder::Big
+        } else {
+            ByteOrder::Little
+        };
         assert_eq!(c.byte_order(), order, "{name}");
         assert!(c.storage_keys().count() > 0, "{name}");
     }
