@@ -249,6 +249,7 @@ fn opening_reads_the_directory_and_the_pickle_not_the_data() {
     let tensors = c.tensors();
     let opened = t0.elapsed();
     assert_eq!(c.format(), Format::Zip);
+    eprintln!("opened a {} MiB zip in {opened:?}", std::fs::metadata(&path).unwrap().len() >> 20);
     assert!(opened.as_millis() < 250, "opening took {opened:?}");
     let data = c.storage_bytes("0").unwrap();
     assert_eq!(data.len(), N as usize * 4);

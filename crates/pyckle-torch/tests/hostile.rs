@@ -102,6 +102,12 @@ fn every_garbled_byte_is_survived() {
 
 #[test]
 fn not_a_checkpoint() {
+    let empty = std::env::temp_dir().join(format!("pyckle-torch-empty-{}.pt", std::process::id()));
+    std::fs::write(&empty, b"").unwrap();
+    let r = Checkpoint::open(&empty);
+    std::fs::remove_file(&empty).unwrap();
+    assert!(r.is_err());
+    assert!(matches!(Checkpoint::open("/nonexistent/model.pt"), Err(Error::Io(_))));
     malformed(Checkpoint::from_bytes(Vec::new()));
     malformed(Checkpoint::from_bytes(b"hello world".to_vec()));
     malformed(Checkpoint::from_bytes(b"PK\x03\x04 and then nothing".to_vec()));
