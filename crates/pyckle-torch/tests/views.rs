@@ -597,3 +597,36 @@ const E5M2FNUZ: [u32; 256] = [
     0xc5e00000, 0xc6000000, 0xc6200000, 0xc6400000, 0xc6600000, 0xc6800000, 0xc6a00000, 0xc6c00000, 0xc6e00000,
     0xc7000000, 0xc7200000, 0xc7400000, 0xc7600000,
 ];
+
+/// By hand: `cargo test --release -p pyckle-torch --test views -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn speed_of_the_readers() {
+    let n = 4096u64;
+    let storage: Vec<u8> = (0..n * n * 4).map(|i| i as u8).collect();
+    let mb = storage.len() as f64 / 1e6;
+    let time = |what: &str, f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        f();
+        let s = t.elapsed().as_secs_f64();
+        println!("{what}: {:.1} ms, {:.0} MB/s", s * 1e3, mb / s);
+    };
+    let v = view(DType::F32, &[n, n], &[n, 1], 0, &storage, false);
+    time("contiguous LE to_contiguous_bytes (borrowed)", &mut || assert!(v.to_contiguous_bytes().is_ok()));
+    time("contiguous LE write_contiguous to a sink", &mut || {
+        v.write_contiguous(&mut std::io::sink()).unwrap();
+    });
+    let v = view(DType::F32, &[n, n], &[1, n], 0, &storage, false);
+    time("transposed to_contiguous_bytes", &mut || assert!(v.to_contiguous_bytes().is_ok()));
+    time("transposed write_contiguous", &mut || {
+        v.write_contiguous(&mut std::io::sink()).unwrap();
+    });
+    let v = view(DType::F32, &[n, n], &[n, 1], 0, &storage, true);
+    time("big-endian contiguous to_contiguous_bytes", &mut || assert!(v.to_contiguous_bytes().is_ok()));
+    time("big-endian contiguous write_contiguous", &mut || {
+        v.write_contiguous(&mut std::io::sink()).unwrap();
+    });
+    let v = view(DType::F32, &[n, n], &[n, 1], 0, &storage, false);
+    time("to_vec::<f32>", &mut || assert!(v.to_vec::<f32>().is_ok()));
+    time("to_f64_vec", &mut || assert!(v.to_f64_vec().is_ok()));
+}
