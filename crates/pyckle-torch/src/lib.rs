@@ -1,11 +1,43 @@
 //! PyTorch checkpoints without Python: every format `torch.save` writes,
 //! tensors as zero-copy views over a memory map, and safetensors out.
 //!
-//! ```no_run
-//! let ckpt = pyckle_torch::Checkpoint::open("model.pt")?;
-//! for (name, tensor) in ckpt.tensors() {
-//!     println!("{name}: {} {:?}", tensor.dtype.name(), tensor.shape);
-//! }
+//! [`Checkpoint::open`] memory-maps a file and tells its container by
+//! content, not by name:
+//!
+//! - [`Format::Zip`]: torch 1.6 and later, any archive prefix, stored or
+//!   deflated entries, CRCs not checked (as torch does not), zip64;
+//! - [`Format::TorchScript`]: `torch.jit.save` archives, as far as tensors go
+//!   (`data.pkl`'s module attributes and `constants.pkl`);
+//! - [`Format::Legacy`]: the stream of `_use_new_zipfile_serialization=False`;
+//! - [`Format::Tar`]: the oldest format, a tar of `storages`, `tensors` and `pickle`.
+//!
+//! Opening reads the archive's directory and the pickle(s), not the tensor
+//! data: the pickle becomes a [`pyckle::Graph`] ([`Checkpoint::graph`]) and
+//! every tensor in it a [`Tensor`] (dtype, shape, strides, offset, storage
+//! key). [`Checkpoint::view`] gives a [`TensorView`] whose bytes are borrowed
+//! from the map (deflated entries are inflated on first use); copies and
+//! conversions happen only when asked for.
+//!
+//! Files are hostile until proven otherwise: every offset, length and
+//! product read from a file is checked, a view must stay inside its
+//! storage, a deflated entry may not claim more than deflate can expand to,
+//! and whatever the bytes, the answer is a [`Result`], not a panic.
+//!
+//! ```
+//! use pyckle_torch::{Checkpoint, DType, Format};
+//!
+//! // torch.save([torch.ones(2), (torch.zeros(1, 2, dtype=torch.int64), torch.tensor([True]))], path)
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/torch/zip_list.pt");
+//! let ckpt = Checkpoint::open(path)?;
+//! assert_eq!(ckpt.format(), Format::Zip);
+//! let tensors = ckpt.tensors();
+//! let names: Vec<&str> = tensors.iter().map(|(name, _)| name.as_str()).collect();
+//! assert_eq!(names, ["0", "1.0", "1.1"]);
+//!
+//! let (_, ones) = tensors[0];
+//! assert_eq!((ones.dtype, &ones.shape[..]), (DType::F32, &[2][..]));
+//! let view = ckpt.view(ones)?; // borrowed from the memory map
+//! assert_eq!(view.to_vec::<f32>()?, [1.0, 1.0]);
 //! # Ok::<(), pyckle_torch::Error>(())
 //! ```
 
@@ -24,7 +56,6 @@ use archive::{Backing, Storage};
 use pyckle::{Graph, ObjId, Value};
 use std::collections::HashMap;
 
-
 /// Which container a checkpoint came in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -42,7 +73,9 @@ pub enum Format {
 /// The byte order of a checkpoint's storages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByteOrder {
+    /// Least significant byte first: what torch writes on every usual machine.
     Little,
+    /// Most significant byte first (a zip archive whose `byteorder` record says `big`).
     Big,
 }
 
@@ -161,9 +194,16 @@ impl Checkpoint {
 
     fn new(data: Backing) -> Result<Checkpoint> {
         let opened = archive::open(data.bytes())?;
+        let bytes = data.bytes();
+        let order = opened.byte_order;
         let mut tensors = Vec::new();
         let mut by_obj = HashMap::new();
-        for (name, value, tensor) in rebuild::find_tensors(&opened.graph)? {
+        let mut found = rebuild::find_tensors(&opened.graph)?;
+        // Per-channel quantization parameters the pickle gives as tensors:
+        // read now (a few values per channel), so that tensors are complete.
+        let mut values = |t: &Tensor| view_in(bytes, &opened.storages, order, t, "")?.to_f64_vec();
+        rebuild::fill_quantization(&opened.graph, &mut found, &mut values)?;
+        for (name, value, tensor) in found {
             if let Value::Obj(id) = value {
                 by_obj.entry(id).or_insert(tensors.len());
             }
@@ -171,13 +211,16 @@ impl Checkpoint {
         }
         if let Some(constants) = &opened.constants {
             // TorchScript constants: their storages are `constants/<key>`.
-            for (name, _, mut tensor) in rebuild::find_tensors(constants)? {
-                tensor.storage.key = format!("constants/{}", tensor.storage.key);
+            let mut found = rebuild::find_tensors(constants)?;
+            for (_, _, t) in &mut found {
+                t.storage.key = format!("constants/{}", t.storage.key);
+            }
+            rebuild::fill_quantization(constants, &mut found, &mut values)?;
+            for (name, _, tensor) in found {
                 tensors.push(Named { name: format!("constants.{name}"), tensor });
             }
         }
         Ok(Checkpoint {
-            data,
             format: opened.format,
             byte_order: opened.byte_order,
             graph: opened.graph,
@@ -186,6 +229,7 @@ impl Checkpoint {
             by_obj,
             storages: opened.storages,
             version: opened.version,
+            data,
         })
     }
 
@@ -252,28 +296,9 @@ impl Checkpoint {
     /// storage ([`Error::BadTensor`] when not) and that the storage is
     /// there ([`Error::MissingStorage`]).
     pub fn view(&self, tensor: &Tensor) -> Result<TensorView<'_>> {
-        let bytes = self.storage_bytes(&tensor.storage.key)?;
-        let bad = |problem: String| Error::BadTensor { name: self.name_of(tensor), problem };
-        let extent = tensor.extent_bytes().map_err(|e| match e {
-            Error::BadTensor { problem, .. } => bad(problem),
+        view_in(self.data.bytes(), &self.storages, self.byte_order, tensor, "").map_err(|e| match e {
+            Error::BadTensor { problem, .. } => Error::BadTensor { name: self.name_of(tensor), problem },
             e => e,
-        })?;
-        if extent > bytes.len() as u64 {
-            return Err(bad(format!(
-                "its view needs {extent} bytes of storage {:?}, which has {}",
-                tensor.storage.key,
-                bytes.len()
-            )));
-        }
-        // extent > 0 covers byte_offset; an empty view may point anywhere.
-        let start = usize::try_from(tensor.storage.byte_offset).unwrap_or(usize::MAX).min(bytes.len());
-        Ok(TensorView {
-            dtype: tensor.dtype,
-            shape: tensor.shape.clone(),
-            strides: tensor.strides.clone(),
-            offset: tensor.storage_offset,
-            storage: &bytes[start..],
-            big_endian: self.byte_order == ByteOrder::Big,
         })
     }
 
@@ -284,4 +309,36 @@ impl Checkpoint {
             .map(|n| n.name.clone())
             .unwrap_or_else(|| format!("over storage {:?}", tensor.storage.key))
     }
+}
+
+/// The view of `tensor` over the storages of a checkpoint.
+fn view_in<'a>(
+    data: &'a [u8],
+    storages: &'a HashMap<String, Storage>,
+    order: ByteOrder,
+    tensor: &Tensor,
+    name: &str,
+) -> Result<TensorView<'a>> {
+    let key = &tensor.storage.key;
+    let bytes = storages.get(key).ok_or_else(|| Error::MissingStorage(key.clone()))?.bytes(data)?;
+    let extent = tensor.extent_bytes().map_err(|e| match e {
+        Error::BadTensor { problem, .. } => Error::BadTensor { name: name.to_owned(), problem },
+        e => e,
+    })?;
+    if extent > bytes.len() as u64 {
+        return Err(Error::BadTensor {
+            name: name.to_owned(),
+            problem: format!("its view needs {extent} bytes of storage {key:?}, which has {}", bytes.len()),
+        });
+    }
+    // extent > 0 covers byte_offset; an empty view may point anywhere.
+    let start = usize::try_from(tensor.storage.byte_offset).unwrap_or(usize::MAX).min(bytes.len());
+    Ok(TensorView {
+        dtype: tensor.dtype,
+        shape: tensor.shape.clone(),
+        strides: tensor.strides.clone(),
+        offset: tensor.storage_offset,
+        storage: &bytes[start..],
+        big_endian: order == ByteOrder::Big,
+    })
 }

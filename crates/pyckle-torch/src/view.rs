@@ -62,9 +62,7 @@ impl TensorView<'_> {
 
     /// The bytes of the tensor made contiguous: `numel * itemsize`.
     pub fn nbytes(&self) -> Result<u64> {
-        self.numel()?
-            .checked_mul(self.dtype.itemsize() as u64)
-            .ok_or_else(|| bad("the tensor's bytes overflow u64"))
+        self.numel()?.checked_mul(self.dtype.itemsize() as u64).ok_or_else(|| bad("the tensor's bytes overflow u64"))
     }
 
     /// True when the elements lie in C order without gaps (dimensions of
@@ -114,19 +112,11 @@ impl TensorView<'_> {
         }
         let end = last.checked_add(1).and_then(|n| n.checked_mul(itemsize as u64)).ok_or_else(overflow)?;
         if end > self.storage.len() as u64 {
-            return Err(bad(format!(
-                "the view reaches byte {end} of a storage of {} bytes",
-                self.storage.len()
-            )));
+            return Err(bad(format!("the view reaches byte {end} of a storage of {} bytes", self.storage.len())));
         }
         // Trailing dimensions contiguous in the storage make one block.
-        let dims: Vec<(u64, u64)> = self
-            .shape
-            .iter()
-            .zip(&self.strides)
-            .map(|(&d, &s)| (d, s))
-            .filter(|&(d, _)| d != 1)
-            .collect();
+        let dims: Vec<(u64, u64)> =
+            self.shape.iter().zip(&self.strides).map(|(&d, &s)| (d, s)).filter(|&(d, _)| d != 1).collect();
         let mut block = 1u64;
         let mut split = dims.len();
         while split > 0 && dims[split - 1].1 == block {
@@ -374,7 +364,7 @@ pub fn float8_to_f32(dtype: DType, bits: u8) -> Option<f32> {
         _ => return None,
     };
     let negative = bits & 0x80 != 0;
-    let exp_max = (0x7f >> mant_bits) as i32;
+    let exp_max: i32 = 0x7f >> mant_bits;
     let exp = ((bits & 0x7f) >> mant_bits) as i32;
     let mant = (bits & ((1 << mant_bits) - 1)) as i32;
     if fnuz && bits == 0x80 {

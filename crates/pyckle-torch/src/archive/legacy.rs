@@ -61,19 +61,16 @@ pub(crate) fn open(data: &[u8]) -> Result<Opened> {
         let count = super::slice(data, at, 8)
             .map_err(|_| bad(format!("cut short before the element count of storage {key:?}")))?;
         let count = u64::from_le_bytes(count.try_into().expect("8 bytes"));
-        let len = count.checked_mul(itemsize).ok_or_else(|| {
-            bad(format!("storage {key:?}: {count} elements of {itemsize} bytes overflow"))
-        })?;
+        let len = count
+            .checked_mul(itemsize)
+            .ok_or_else(|| bad(format!("storage {key:?}: {count} elements of {itemsize} bytes overflow")))?;
         let start = at + 8;
-        let end = start
-            .checked_add(len)
-            .filter(|&e| e <= data.len() as u64)
-            .ok_or_else(|| {
-                bad(format!(
-                    "storage {key:?} ({len} bytes at offset {start}) is cut short: the file has {} bytes",
-                    data.len()
-                ))
-            })?;
+        let end = start.checked_add(len).filter(|&e| e <= data.len() as u64).ok_or_else(|| {
+            bad(format!(
+                "storage {key:?} ({len} bytes at offset {start}) is cut short: the file has {} bytes",
+                data.len()
+            ))
+        })?;
         storages.insert(key, Storage::Range { start, len });
         at = end;
     }

@@ -73,9 +73,7 @@ pub(crate) fn open(data: &[u8]) -> Result<Opened> {
     } else if data.is_empty() {
         Err(Error::Malformed("empty file".into()))
     } else {
-        Err(Error::Malformed(
-            "not a torch checkpoint: neither a zip archive, a tar archive nor a pickle stream".into(),
-        ))
+        Err(Error::Malformed("not a torch checkpoint: neither a zip archive, a tar archive nor a pickle stream".into()))
     }
 }
 
@@ -112,9 +110,7 @@ pub(crate) fn decode(data: &[u8], what: &str) -> Result<Graph<'static>> {
 
 /// Decodes the pickle at the start of `data`; returns it and the bytes after it.
 pub(crate) fn decode_prefix<'a>(data: &'a [u8], what: &str) -> Result<(Graph<'a>, &'a [u8])> {
-    Unpickler::new(pickle_options(data.len()))
-        .loads_prefix(data)
-        .map_err(|e| Error::Malformed(format!("{what}: {e}")))
+    Unpickler::new(pickle_options(data.len())).loads_prefix(data).map_err(|e| Error::Malformed(format!("{what}: {e}")))
 }
 
 /// A storage key as a string: keys are `str` in torch's pickles, `int`
@@ -149,8 +145,8 @@ pub(crate) fn storage_itemsize(name: &str) -> Option<u64> {
         "FloatStorage" | "IntStorage" | "QInt32Storage" => 4,
         "HalfStorage" | "BFloat16Storage" | "ShortStorage" => 2,
         "ComplexDoubleStorage" => 16,
-        "CharStorage" | "ByteStorage" | "BoolStorage" | "QInt8Storage" | "QUInt8Storage"
-        | "QUInt4x2Storage" | "QUInt2x4Storage" | "UntypedStorage" => 1,
+        "CharStorage" | "ByteStorage" | "BoolStorage" | "QInt8Storage" | "QUInt8Storage" | "QUInt4x2Storage"
+        | "QUInt2x4Storage" | "UntypedStorage" => 1,
         _ => return None,
     })
 }

@@ -83,8 +83,8 @@ fn members(data: &[u8]) -> Result<HashMap<String, (u64, u64)>> {
         }
         let size = octal(&h[124..136]).ok_or_else(|| bad(format!("bad member size at offset {at}")))?;
         let body = at + 512;
-        let body_bytes = slice(data, body, size)
-            .map_err(|_| bad(format!("member at offset {at} ({size} bytes) is cut short")))?;
+        let body_bytes =
+            slice(data, body, size).map_err(|_| bad(format!("member at offset {at} ({size} bytes) is cut short")))?;
         let mut name = String::from_utf8_lossy(cstr(&h[0..100])).into_owned();
         if &h[257..262] == b"ustar" && h[345] != 0 {
             name = format!("{}/{}", String::from_utf8_lossy(cstr(&h[345..500])), name);
@@ -177,7 +177,8 @@ pub(crate) fn open(data: &[u8]) -> Result<Opened> {
         let t = t.ok_or_else(|| bad(format!("storage {i}: header is not (key, location, type)")))?;
         let key = norm_key(&g, t[0]).ok_or_else(|| bad(format!("storage {i}: bad key")))?;
         let location = super::text(&g, t[1]).unwrap_or("cpu").to_owned();
-        let class = storage_class(&g, t[2]).ok_or_else(|| bad(format!("storage {key}: type is not a torch storage class")))?;
+        let class =
+            storage_class(&g, t[2]).ok_or_else(|| bad(format!("storage {key}: type is not a torch storage class")))?;
         let itemsize = storage_itemsize(class)
             .ok_or_else(|| Error::Unsupported(format!("storage {key}: storage class {class}")))?;
         let module = g.as_global(t[2]).map(|g| g.module.clone()).unwrap_or_default();
@@ -242,14 +243,7 @@ pub(crate) fn open(data: &[u8]) -> Result<Opened> {
     let (pk_start, pk_len) = member("pickle")?;
     let mut graph = decode(slice(data, pk_start, pk_len)?, "tar pickle")?;
     normalize(&mut graph, &roots, &views, &tensors)?;
-    Ok(Opened {
-        format: Format::Tar,
-        byte_order: ByteOrder::Little,
-        graph,
-        constants: None,
-        storages,
-        version: None,
-    })
+    Ok(Opened { format: Format::Tar, byte_order: ByteOrder::Little, graph, constants: None, storages, version: None })
 }
 
 /// Rewrites the tar pickle's persistent ids into the shapes of the other
@@ -267,7 +261,26 @@ fn normalize(
             _ => None,
         })
         .collect();
+    // Python's pickler does not memoize persistent ids: a tensor saved
+    // twice is two ids with one key. torch makes them one object; so do we.
+    let mut first: HashMap<String, pyckle::ObjId> = HashMap::new();
+    let mut canon: HashMap<pyckle::ObjId, pyckle::ObjId> = HashMap::new();
     for (id, pid) in pids {
+        if graph.as_tuple(pid).is_none() {
+            if let Some(key) = norm_key(graph, pid) {
+                if tensors.contains_key(&key) || roots.contains_key(&key) || views.contains_key(&key) {
+                    match first.get(&key) {
+                        Some(&f) => {
+                            canon.insert(id, f);
+                            continue;
+                        }
+                        None => {
+                            first.insert(key, id);
+                        }
+                    }
+                }
+            }
+        }
         // A module class with its source: torch returns the class.
         if let Some(t) = graph.as_tuple(pid) {
             if let Some(class) = t.first().and_then(|&c| graph.object(c)).cloned() {
@@ -286,14 +299,8 @@ fn normalize(
             let empty = graph.add(Object::Tuple(Vec::new()));
             let hooks = graph.add(record(hooks_class, empty));
             let callable = graph.add(Object::Global(Box::new(Global::new("torch._utils", "_rebuild_tensor_v2"))));
-            let args = graph.add(Object::Tuple(vec![
-                storage,
-                Value::Int(t.offset),
-                size,
-                stride,
-                Value::Bool(false),
-                hooks,
-            ]));
+            let args =
+                graph.add(Object::Tuple(vec![storage, Value::Int(t.offset), size, stride, Value::Bool(false), hooks]));
             *graph.get_mut(id) = record(callable, args);
         } else if roots.contains_key(&key) || views.contains_key(&key) {
             let storage = storage_pid(graph, &key, roots, views)?;
@@ -304,6 +311,55 @@ fn normalize(
             *graph.get_mut(id) = Object::PersistentId(inner);
         }
         // Other ids are left as they are: no tensor stands behind them.
+    }
+    if !canon.is_empty() {
+        share(graph, &canon)?;
+    }
+    Ok(())
+}
+
+/// Points every reference to a duplicate at its first object.
+fn share(graph: &mut Graph<'static>, canon: &HashMap<pyckle::ObjId, pyckle::ObjId>) -> Result<()> {
+    let map = |v: &mut Value| {
+        if let Value::Obj(id) = *v {
+            if let Some(&c) = canon.get(&id) {
+                *v = Value::Obj(c);
+            }
+        }
+    };
+    let ids: Vec<pyckle::ObjId> = graph.objects().map(|(id, _)| id).collect();
+    for id in ids {
+        match graph.get_mut(id) {
+            Object::List(v) | Object::Tuple(v) => v.iter_mut().for_each(map),
+            Object::Record(r) => {
+                map(&mut r.callable);
+                map(&mut r.args);
+                r.kwargs.iter_mut().for_each(map);
+                r.state.iter_mut().for_each(map);
+                r.items.iter_mut().for_each(map);
+                for (k, v) in &mut r.dict_items {
+                    map(k);
+                    map(v);
+                }
+            }
+            Object::PersistentId(v) => map(v),
+            Object::Dict(d) => {
+                let touched =
+                    d.iter().any(|(k, v)| [k, v].iter().any(|x| x.obj().is_some_and(|i| canon.contains_key(&i))));
+                if touched {
+                    let old = std::mem::replace(graph.get_mut(id), Object::Tuple(Vec::new()));
+                    let Object::Dict(old) = old else { unreachable!() };
+                    let mut new = pyckle::graph::Dict::new();
+                    for &(mut k, mut v) in old.iter() {
+                        map(&mut k);
+                        map(&mut v);
+                        new.insert(graph, k, v).map_err(|e| bad(format!("pickle: {e}")))?;
+                    }
+                    *graph.get_mut(id) = Object::Dict(new);
+                }
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

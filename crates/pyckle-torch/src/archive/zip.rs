@@ -83,9 +83,8 @@ pub(crate) fn directory(data: &[u8]) -> Result<Vec<Entry>> {
             cd_offset = u64_at(data, at + 48).ok_or_else(|| bad("zip64 record cut short"))?;
         }
     }
-    let cd = slice(data, cd_offset, cd_size).map_err(|_| {
-        bad(format!("central directory ({cd_size} bytes at {cd_offset}) outside the file"))
-    })?;
+    let cd = slice(data, cd_offset, cd_size)
+        .map_err(|_| bad(format!("central directory ({cd_size} bytes at {cd_offset}) outside the file")))?;
     // Each entry takes at least 46 bytes of the directory: no more
     // entries than that can be real, whatever `count` says.
     let mut entries = Vec::with_capacity(count.min(cd_size / 46) as usize);
@@ -105,9 +104,7 @@ pub(crate) fn directory(data: &[u8]) -> Result<Vec<Entry>> {
         let comment_len = usize::from(field(32)?);
         let mut local_header = u64::from(field32(42)?);
         let name_at = p + 46;
-        let name = cd
-            .get(name_at..name_at + name_len)
-            .ok_or_else(|| bad("central directory entry name cut short"))?;
+        let name = cd.get(name_at..name_at + name_len).ok_or_else(|| bad("central directory entry name cut short"))?;
         let extra = cd
             .get(name_at + name_len..name_at + name_len + extra_len)
             .ok_or_else(|| bad("central directory entry extra field cut short"))?;
@@ -236,25 +233,20 @@ pub(crate) fn open(data: &[u8]) -> Result<Opened> {
             by_name.entry(rest).or_insert(e);
         }
     }
-    let torchscript =
-        by_name.contains_key("constants.pkl") || by_name.keys().any(|k| k.starts_with("code/"));
+    let torchscript = by_name.contains_key("constants.pkl") || by_name.keys().any(|k| k.starts_with("code/"));
     let byte_order = match by_name.get("byteorder") {
         None => ByteOrder::Little,
         Some(e) => match e.bytes(data)?.trim_ascii() {
             b"little" => ByteOrder::Little,
             b"big" => ByteOrder::Big,
-            other => {
-                return Err(bad(format!("byteorder record says {:?}", String::from_utf8_lossy(other))))
-            }
+            other => return Err(bad(format!("byteorder record says {:?}", String::from_utf8_lossy(other)))),
         },
     };
     let version = match by_name.get("version").or_else(|| by_name.get(".data/version")) {
         Some(e) => Some(String::from_utf8_lossy(e.bytes(data)?).trim().to_owned()),
         None => None,
     };
-    let pkl = by_name
-        .get("data.pkl")
-        .ok_or_else(|| bad(format!("no {prefix}data.pkl in the archive")))?;
+    let pkl = by_name.get("data.pkl").ok_or_else(|| bad(format!("no {prefix}data.pkl in the archive")))?;
     let graph = decode(pkl.bytes(data)?, "data.pkl")?;
     let constants = match by_name.get("constants.pkl") {
         Some(e) if torchscript => Some(decode(e.bytes(data)?, "constants.pkl")?),

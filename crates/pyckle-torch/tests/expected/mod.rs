@@ -13,10 +13,23 @@ pub fn fixtures() -> PathBuf {
 
 /// expected.json: file name -> its entry.
 pub fn expected() -> serde_json::Map<String, J> {
-    let text = std::fs::read_to_string(fixtures().join("expected.json")).expect("expected.json");
-    match serde_json::from_str(&text).expect("expected.json parses") {
+    read_expected("expected.json")
+}
+
+/// expected.json and tar_expected.json (the oldest tar format, made by make_torch_tar.py).
+pub fn all_expected() -> serde_json::Map<String, J> {
+    let mut m = expected();
+    if fixtures().join("tar_expected.json").exists() {
+        m.extend(read_expected("tar_expected.json"));
+    }
+    m
+}
+
+fn read_expected(file: &str) -> serde_json::Map<String, J> {
+    let text = std::fs::read_to_string(fixtures().join(file)).expect(file);
+    match serde_json::from_str(&text).expect("expected json parses") {
         J::Object(m) => m.into_iter().filter(|(k, _)| !k.starts_with('_')).collect(),
-        _ => panic!("expected.json is not an object"),
+        _ => panic!("{file} is not an object"),
     }
 }
 
