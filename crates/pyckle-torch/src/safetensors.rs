@@ -155,10 +155,15 @@ fn plan<'c>(ckpt: &'c Checkpoint, options: &Options) -> Result<Plan<'c>> {
     let mut tensors = serde_json::Map::new();
     let mut offset = 0u64;
     for (name, tensor) in ckpt.tensors() {
-        let st = if tensor.quantization.is_some() { None } else { safetensors_dtype(tensor.dtype) };
+        // A lazily negated or conjugated tensor's values are not its stored
+        // bytes; safetensors has no such flag, so it is not written as stored.
+        let lazy = tensor.neg || tensor.conj;
+        let st = if tensor.quantization.is_some() || lazy { None } else { safetensors_dtype(tensor.dtype) };
         let Some(st) = st else {
             let what = match (&tensor.quantization, tensor.dtype) {
                 (Some(_), dtype) => format!("quantized tensors ({})", dtype.name()),
+                (None, _) if tensor.neg => "lazily negated tensors (torch's neg bit)".to_string(),
+                (None, _) if tensor.conj => "lazily conjugated tensors (torch's conj bit)".to_string(),
                 (None, dtype) => format!("dtype {}", dtype.name()),
             };
             match options.unsupported {

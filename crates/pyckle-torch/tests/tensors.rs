@@ -54,7 +54,7 @@ fn every_fixture_tensor_by_tensor() {
         }
         files += 1;
     }
-    assert_eq!(files, 19, "every fixture");
+    assert_eq!(files, 20, "every fixture");
     assert!(tensors > 150, "{tensors} tensors");
     // Every dtype but the sub-byte quantized ones is in some fixture.
     for d in DType::ALL {
