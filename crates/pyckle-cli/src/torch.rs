@@ -76,9 +76,16 @@ fn ls(args: &LsArgs) -> Result<(), Failure> {
         if args.json {
             text.push('[');
             for (i, (name, tensor)) in tensors.iter().enumerate() {
-                let item = serde_json::json!({ "name": name, "dtype": tensor.dtype.name(), "shape": tensor.shape });
+                // Written by hand, keys in the order: `json!` orders them
+                // by serde_json's features (sorted, or as written with preserve_order).
+                let shape: Vec<String> = tensor.shape.iter().map(u64::to_string).collect();
                 text.push_str(if i == 0 { "\n" } else { ",\n" });
-                text.push_str(&item.to_string());
+                text.push_str(&format!(
+                    "{{\"name\":{},\"dtype\":\"{}\",\"shape\":[{}]}}",
+                    serde_json::Value::from(name.as_str()),
+                    tensor.dtype.name(),
+                    shape.join(",")
+                ));
             }
             text.push_str(if tensors.is_empty() { "]\n" } else { "\n]\n" });
         } else {
