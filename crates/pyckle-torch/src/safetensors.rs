@@ -56,7 +56,7 @@
 //!
 //! [safetensors]: https://github.com/huggingface/safetensors
 
-use crate::{Checkpoint, DType, Error, Result, Tensor, TensorView};
+use crate::{Checkpoint, DType, Error, Result, Tensor};
 use pyckle::{Graph, Object, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -283,7 +283,7 @@ pub fn write_to<W: Write>(
             e => e,
         })?;
         let before = w.done;
-        write_view(&view, &mut w).map_err(|e| match e {
+        view.write_contiguous(&mut w).map(|_| ()).map_err(|e| match e {
             Error::BadTensor { problem, .. } => bad(&entry.name, problem),
             e => e,
         })?;
@@ -307,102 +307,6 @@ pub fn write_to<W: Write>(
         metadata: plan.metadata,
         skipped: plan.skipped,
     })
-}
-
-/// Bytes of the band [`write_transposed`] gathers before writing it.
-const BAND_BYTES: u64 = 1 << 20;
-/// Elements per side of the tiles it copies.
-const TILE: u64 = 64;
-
-/// Writes a view in C order, little-endian: transposed views (the last two
-/// dimensions swapped, as `w.t()` gives) by tiles, everything else with
-/// [`TensorView::write_contiguous`], which gathers a strided view element by
-/// element: for a transposed matrix each element read is on another cache
-/// line, and tiles are ~10x faster.
-fn write_view(view: &TensorView, w: &mut impl Write) -> Result<()> {
-    if !write_transposed(view, w)? {
-        view.write_contiguous(w)?;
-    }
-    Ok(())
-}
-
-/// The tiled copy of a view whose last two dimensions (of size > 1) are a
-/// transposed contiguous pair (strides `[1, m]`-like: the second-to-last has
-/// stride 1, the last does not), in the checkpoint's little-endian order;
-/// `false` (nothing written) for any other view.
-fn write_transposed(view: &TensorView, w: &mut impl Write) -> Result<bool> {
-    let size = view.dtype.itemsize();
-    if (view.big_endian && size > 1) || view.shape.len() != view.strides.len() {
-        return Ok(false);
-    }
-    let dims: Vec<(u64, u64)> =
-        view.shape.iter().zip(&view.strides).map(|(&d, &s)| (d, s)).filter(|&(d, _)| d != 1).collect();
-    let [.., (m, 1), (n, sn)] = dims[..] else { return Ok(false) };
-    if sn == 1 || m < TILE || n.saturating_mul(size as u64).saturating_mul(TILE) > BAND_BYTES * 4 {
-        return Ok(false);
-    }
-    // The extent, checked as write_contiguous checks it.
-    let overflow = || bad("", "the view's extent overflows");
-    let mut last = view.offset;
-    for &(d, s) in &dims {
-        last = (d - 1).checked_mul(s).and_then(|x| last.checked_add(x)).ok_or_else(overflow)?;
-    }
-    let end = last.checked_add(1).and_then(|e| e.checked_mul(size as u64)).ok_or_else(overflow)?;
-    if end > view.storage.len() as u64 {
-        return Err(bad("", format!("the view reaches byte {end} of a storage of {} bytes", view.storage.len())));
-    }
-    let band = (BAND_BYTES / (n * size as u64)).clamp(1, m);
-    let outer = &dims[..dims.len() - 2];
-    let mut index = vec![0u64; outer.len()];
-    let mut buf = vec![0u8; (band * n) as usize * size];
-    loop {
-        let base = index.iter().zip(outer).fold(view.offset, |acc, (&i, &(_, s))| acc + i * s);
-        let mut i0 = 0;
-        while i0 < m {
-            let rows = band.min(m - i0);
-            let out = &mut buf[..(rows * n) as usize * size];
-            match size {
-                1 => gather::<1>(view.storage, out, base + i0, rows, n, sn),
-                2 => gather::<2>(view.storage, out, base + i0, rows, n, sn),
-                4 => gather::<4>(view.storage, out, base + i0, rows, n, sn),
-                8 => gather::<8>(view.storage, out, base + i0, rows, n, sn),
-                16 => gather::<16>(view.storage, out, base + i0, rows, n, sn),
-                _ => return Ok(false),
-            }
-            w.write_all(out)?;
-            i0 += rows;
-        }
-        // The next outer index, in C order.
-        let mut k = outer.len();
-        loop {
-            if k == 0 {
-                return Ok(true);
-            }
-            k -= 1;
-            index[k] += 1;
-            if index[k] < outer[k].0 {
-                break;
-            }
-            index[k] = 0;
-        }
-    }
-}
-
-/// `out[i][j] = storage[start + i + j * sn]` for `rows` rows of `n`
-/// elements of `S` bytes, tile by tile (each tile's source columns are
-/// runs of contiguous elements).
-fn gather<const S: usize>(storage: &[u8], out: &mut [u8], start: u64, rows: u64, n: u64, sn: u64) {
-    let (rows, n, start, sn) = (rows as usize, n as usize, start as usize, sn as usize);
-    for j0 in (0..n).step_by(TILE as usize) {
-        let j1 = (j0 + TILE as usize).min(n);
-        for i in 0..rows {
-            let row = &mut out[(i * n + j0) * S..(i * n + j1) * S];
-            for (k, element) in row.chunks_exact_mut(S).enumerate() {
-                let at = (start + i + (j0 + k) * sn) * S;
-                element.copy_from_slice(&storage[at..at + S]);
-            }
-        }
-    }
 }
 
 /// Writes the safetensors file of `ckpt` to the path `out`, streaming (see
@@ -608,68 +512,5 @@ mod release {
             Releaser
         }
         pub fn after_reading(&self, _bytes: &[u8]) {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A view over `storage` of `dtype` with the given layout.
-    fn view<'a>(storage: &'a [u8], dtype: DType, shape: &[u64], strides: &[u64], offset: u64) -> TensorView<'a> {
-        TensorView { dtype, shape: shape.to_vec(), strides: strides.to_vec(), offset, storage, big_endian: false }
-    }
-
-    /// The tiled copy gives what write_contiguous gives, for transposed
-    /// views of every element size, with several bands, a remainder, outer
-    /// dimensions and an offset; other views are left to write_contiguous.
-    #[test]
-    fn transposed_views_by_tiles_equal_the_plain_walk() {
-        let storage: Vec<u8> = (0..8_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-        let cases: &[(DType, &[u64], &[u64], u64)] = &[
-            (DType::F32, &[70, 130], &[1, 70], 0),
-            (DType::F32, &[200, 5000], &[1, 200], 3),
-            (DType::BF16, &[1024, 300], &[1, 1024], 0),
-            (DType::Bool, &[64, 64], &[1, 64], 5),
-            (DType::I64, &[100, 65], &[1, 100], 1),
-            (DType::C128, &[64, 70], &[1, 64], 0),
-            (DType::I16, &[3, 100, 65], &[6500, 1, 100], 7),
-            (DType::F16, &[2, 1, 80, 1, 90], &[7200, 5, 1, 9, 80], 0),
-        ];
-        for &(dtype, shape, strides, offset) in cases {
-            let v = view(&storage, dtype, shape, strides, offset);
-            let mut tiled = Vec::new();
-            assert!(write_transposed(&v, &mut tiled).unwrap(), "{shape:?} {strides:?}: not tiled");
-            let mut plain = Vec::new();
-            v.write_contiguous(&mut plain).unwrap();
-            assert_eq!(tiled.len() as u64, v.nbytes().unwrap(), "{shape:?}");
-            assert!(tiled == plain, "{dtype:?} {shape:?} {strides:?}: bytes differ");
-        }
-        for (shape, strides) in [
-            (&[70u64, 130][..], &[130u64, 1][..]), // contiguous
-            (&[10, 130], &[1, 10]),                // too few rows to tile
-            (&[70, 130], &[2, 140]),               // not a transpose
-            (&[70], &[3]),
-        ] {
-            let v = view(&storage, DType::F32, shape, strides, 0);
-            let mut out = Vec::new();
-            assert!(!write_transposed(&v, &mut out).unwrap(), "{shape:?} {strides:?}");
-            assert!(out.is_empty());
-        }
-        // Big-endian storages go the plain way (it swaps).
-        let mut v = view(&storage, DType::F32, &[70, 130], &[1, 70], 0);
-        v.big_endian = true;
-        assert!(!write_transposed(&v, &mut Vec::new()).unwrap());
-    }
-
-    #[test]
-    fn a_transposed_view_past_its_storage_is_an_error() {
-        let storage = vec![0u8; 64 * 64 * 4 - 1];
-        let v = view(&storage, DType::F32, &[64, 64], &[1, 64], 0);
-        let mut out = Vec::new();
-        assert!(matches!(write_transposed(&v, &mut out), Err(Error::BadTensor { .. })));
-        assert!(out.is_empty());
-        let v = view(&storage, DType::F32, &[64, u64::MAX / 2], &[1, 64], 0);
-        assert!(write_transposed(&v, &mut out).is_err() || out.is_empty());
     }
 }
