@@ -671,3 +671,35 @@ fn measure() {
     let both = t.elapsed();
     println!("{} items: decode {decode:?}, deserialize {de:?}, from_slice {both:?}", v.len().min(w.len()));
 }
+
+#[test]
+fn errors_in_enum_data_name_the_variant() {
+    #[derive(Serialize)]
+    enum Out {
+        Dense { units: &'static str },
+        Scale(&'static str),
+    }
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    enum In {
+        Dense { units: u32 },
+        Scale(f64),
+    }
+    #[derive(Serialize)]
+    struct Written {
+        layers: Vec<Out>,
+    }
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Read {
+        layers: Vec<In>,
+    }
+    // {'layers': [{'Dense': {'units': 'x'}}]} and [{'Scale': 'y'}]
+    let data = pyckle::serde::to_vec(&Written { layers: vec![Out::Dense { units: "x" }] }, Default::default()).unwrap();
+    let e = from_slice::<Read>(&data, DeOptions::new()).unwrap_err();
+    assert_eq!(e.path(), ".layers[0].Dense.units", "{e}");
+    assert_eq!(e.to_string(), "layers[0].Dense.units: invalid type: str \"x\", expected u32");
+    let data = pyckle::serde::to_vec(&Written { layers: vec![Out::Scale("y")] }, Default::default()).unwrap();
+    let e = from_slice::<Read>(&data, DeOptions::new()).unwrap_err();
+    assert_eq!(e.path(), ".layers[0].Scale", "{e}");
+}

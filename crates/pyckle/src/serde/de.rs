@@ -1334,21 +1334,36 @@ impl<'c, 'g, 'de> de::EnumAccess<'de> for EnumDe<'c, 'g, 'de> {
     type Variant = VariantDe<'c, 'g, 'de>;
 
     fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, Self::Variant)> {
+        // The variant's name, for the paths of errors in its data (`.Variant`).
+        let name = match &self.variant {
+            Node::Str(s) => Some(s.clone()),
+            Node::PyStr(p) => p.as_str().map(str::to_string),
+            Node::Val(v) => self.ctx.graph.as_str(*v).map(str::to_string),
+            _ => None,
+        };
         let v = seed.deserialize(ValueDe::new(self.ctx, self.variant))?;
-        Ok((v, VariantDe { ctx: self.ctx, data: self.data }))
+        Ok((v, VariantDe { ctx: self.ctx, data: self.data, name }))
     }
 }
 
 struct VariantDe<'c, 'g, 'de> {
     ctx: &'c Ctx<'g, 'de>,
     data: Option<Node<'g, 'de>>,
+    name: Option<String>,
 }
 
 impl<'c, 'g, 'de> VariantDe<'c, 'g, 'de> {
-    fn data(self, what: &str) -> Result<ValueDe<'c, 'g, 'de>> {
-        match self.data {
-            Some(d) => Ok(ValueDe::new(self.ctx, d)),
+    fn data(&self, what: &str) -> Result<ValueDe<'c, 'g, 'de>> {
+        match &self.data {
+            Some(d) => Ok(ValueDe::new(self.ctx, d.clone())),
             None => Err(Error::new(format!("invalid type: unit variant, expected {what}"))),
+        }
+    }
+    /// An error in the variant's data, with the variant's step in its path.
+    fn at(&self, e: Error) -> Error {
+        match &self.name {
+            Some(name) => e.at(format_args!(".{name}")),
+            None => e,
         }
     }
 }
@@ -1364,15 +1379,15 @@ impl<'de> de::VariantAccess<'de> for VariantDe<'_, '_, 'de> {
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value> {
-        seed.deserialize(self.data("newtype variant")?)
+        seed.deserialize(self.data("newtype variant")?).map_err(|e| self.at(e))
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
-        de::Deserializer::deserialize_tuple(self.data("tuple variant")?, len, visitor)
+        de::Deserializer::deserialize_tuple(self.data("tuple variant")?, len, visitor).map_err(|e| self.at(e))
     }
 
     fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value> {
-        de::Deserializer::deserialize_struct(self.data("struct variant")?, "", fields, visitor)
+        de::Deserializer::deserialize_struct(self.data("struct variant")?, "", fields, visitor).map_err(|e| self.at(e))
     }
 }
 
