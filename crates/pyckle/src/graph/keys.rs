@@ -155,6 +155,27 @@ impl Index {
             None => {}
         }
     }
+
+    /// How [`Index::find`] looks up a key of hash `hash` (`flat`: the key
+    /// is flat), for a caller that compares one candidate at a time: the
+    /// table's candidates are pushed on `buf`, in the order `find` would
+    /// try them.
+    fn scan(&self, hash: u64, flat: bool, buf: &mut Vec<usize>) -> Scan {
+        match &self.0 {
+            Some(t) => {
+                let start = buf.len();
+                t.table.find(hash, |&i| {
+                    if t.hashes[i] == hash {
+                        buf.push(i);
+                    }
+                    false
+                });
+                Scan::Table { start, end: buf.len() }
+            }
+            None if flat => Scan::All,
+            None => Scan::Hashed,
+        }
+    }
 }
 
 /// The hash of a key already stored: it hashed when it was added, and
@@ -314,7 +335,7 @@ impl Set {
     /// `item in s`.
     pub fn contains(&self, graph: &Graph, item: Value) -> bool {
         let work = KeyWork::new(WORK_PER_CALL);
-        graph.set_contains_depth(self, item, 0, &work)
+        graph.set_contains(self, item, 0, &work)
     }
 }
 
@@ -335,6 +356,80 @@ const TAG_FROZENSET: u8 = 7;
 const TAG_GLOBAL: u8 = 8;
 const TAG_IDENTITY: u8 = 9;
 
+/// The hasher of keys (the graph's `hasher` builds them).
+type KeyHasher = <hashbrown::DefaultHashBuilder as BuildHasher>::Hasher;
+
+/// What [`Graph::hash_step`] left to do.
+enum HashStep<'g> {
+    /// The value is hashed.
+    Done,
+    /// A tuple's head is written; its items are to hash.
+    Tuple(&'g [Value]),
+    /// A frozenset's items are to hash, then its head.
+    FrozenSet(&'g [Value]),
+}
+
+/// A tuple or frozenset whose items are being hashed.
+struct HashFrame<'g> {
+    items: &'g [Value],
+    /// The next item to hash.
+    next: usize,
+    /// The depth of the items.
+    depth: usize,
+    /// For a frozenset: the hasher its head goes into (each item goes
+    /// into a fresh one) and the sum of its items' hashes so far.
+    set: Option<(KeyHasher, u64)>,
+}
+
+/// The head of a frozenset, after its items: order-independent, with the
+/// sum of the items' own hashes.
+fn write_frozenset_head(h: &mut impl Hasher, len: usize, sum: u64) {
+    h.write_u8(TAG_FROZENSET);
+    h.write_usize(len);
+    h.write_u64(sum);
+}
+
+/// What [`Graph::eq_step`] left to do.
+enum EqStep<'g> {
+    /// The answer.
+    Done(bool),
+    /// Two tuples of the same length: their items compare pairwise.
+    Tuple(&'g [Value], &'g [Value]),
+    /// Two frozensets of the same size: the items of the first are looked up in the second.
+    FrozenSet(&'g [Value], &'g Set),
+}
+
+/// A comparison or lookup under way in [`Graph::eq_nested`].
+enum EqFrame<'g> {
+    /// `s == t` for tuples: the pairs from `next` on, at `depth`.
+    Tuple { s: &'g [Value], t: &'g [Value], next: usize, depth: usize },
+    /// `s == t` for frozensets: the items of `s` from `next` on are looked up in `t`, at `depth`.
+    FrozenSet { s: &'g [Value], t: &'g Set, next: usize, depth: usize },
+    /// `item in set`, of hash `hash`: the candidates from `next` on compare with `item` at `depth`.
+    Contains { set: &'g Set, item: Value, hash: u64, scan: Scan, next: usize, depth: usize },
+}
+
+/// Pushes the frame of two tuples or frozensets at `depth` whose items are still to compare.
+fn push_eq_frame<'g>(step: EqStep<'g>, depth: usize, stack: &mut Vec<EqFrame<'g>>) {
+    match step {
+        EqStep::Done(_) => {}
+        EqStep::Tuple(s, t) => stack.push(EqFrame::Tuple { s, t, next: 0, depth: depth + 1 }),
+        EqStep::FrozenSet(s, t) => stack.push(EqFrame::FrozenSet { s, t, next: 0, depth: depth + 1 }),
+    }
+}
+
+/// Which keys of a set a lookup compares with, as [`Index::find`] chooses them.
+#[derive(Clone, Copy)]
+enum Scan {
+    /// The positions `start..end` of the candidates buffer: those the hash
+    /// table finds with the hash, in the order it tries them.
+    Table { start: usize, end: usize },
+    /// Every key (the item looked up is flat).
+    All,
+    /// Every key whose hash, recomputed, is the item's.
+    Hashed,
+}
+
 impl Graph<'_> {
     fn num(&self, v: Value) -> Option<Num<'_>> {
         match v {
@@ -349,7 +444,6 @@ impl Graph<'_> {
         }
     }
 
-    /// Python's hash of a key, consistent with [`Graph::py_eq`].
     /// The hash of a key about to be looked up, or `None` (after checking
     /// that it is hashable) when the lookup scans a small dict or set and
     /// the key is flat, so no hash is needed.
@@ -367,13 +461,29 @@ impl Graph<'_> {
         }
     }
 
+    /// Python's hash of a key, consistent with [`Graph::py_eq`].
     pub(crate) fn hash_key_within(&self, v: Value, work: &KeyWork) -> Result<u64, KeyError> {
-        let mut h = self.hasher.build_hasher();
-        self.hash_into(v, &mut h, 0, work)?;
-        Ok(h.finish())
+        self.hash_at(v, 0, work)
     }
 
-    fn hash_into(&self, v: Value, h: &mut impl Hasher, depth: usize, work: &KeyWork) -> Result<(), KeyError> {
+    /// The hash of `v`, found `depth` levels down a key. A flat value is
+    /// hashed here without allocating; a tuple or frozenset goes on to
+    /// [`Graph::hash_nested`].
+    #[inline]
+    fn hash_at(&self, v: Value, depth: usize, work: &KeyWork) -> Result<u64, KeyError> {
+        let mut h = self.hasher.build_hasher();
+        match self.hash_step(v, &mut h, depth, work)? {
+            HashStep::Done => Ok(h.finish()),
+            step => self.hash_nested(step, h, depth, work),
+        }
+    }
+
+    /// Hashes `v` into `h` as far as it can without going down: a flat
+    /// value whole; a tuple its head, leaving its items; a frozenset
+    /// nothing, leaving its items (its head goes after them, with the sum
+    /// of their hashes). Spends the work of `v` itself.
+    #[inline]
+    fn hash_step(&self, v: Value, h: &mut KeyHasher, depth: usize, work: &KeyWork) -> Result<HashStep<'_>, KeyError> {
         if depth > MAX_KEY_DEPTH {
             return Err(KeyError::TooDeep);
         }
@@ -387,12 +497,12 @@ impl Graph<'_> {
         }
         if let Some(n) = self.num(v) {
             hash_num(n, h);
-            return Ok(());
+            return Ok(HashStep::Done);
         }
         let id = match v {
             Value::None => {
                 h.write_u8(TAG_NONE);
-                return Ok(());
+                return Ok(HashStep::Done);
             }
             Value::Obj(id) => id,
             _ => unreachable!("numbers are handled above"),
@@ -411,21 +521,15 @@ impl Graph<'_> {
             Some(Object::Tuple(items)) => {
                 h.write_u8(TAG_TUPLE);
                 h.write_usize(items.len());
-                for &item in items {
-                    self.hash_into(item, h, depth + 1, work)?;
+                if !items.is_empty() {
+                    return Ok(HashStep::Tuple(items));
                 }
             }
             Some(Object::FrozenSet(set)) => {
-                // Order-independent: the sum of the items' own hashes.
-                let mut sum = 0u64;
-                for &item in set.items() {
-                    let mut ih = self.hasher.build_hasher();
-                    self.hash_into(item, &mut ih, depth + 1, work)?;
-                    sum = sum.wrapping_add(ih.finish());
+                if !set.is_empty() {
+                    return Ok(HashStep::FrozenSet(set.items()));
                 }
-                h.write_u8(TAG_FROZENSET);
-                h.write_usize(set.len());
-                h.write_u64(sum);
+                write_frozenset_head(h, 0, 0);
             }
             Some(Object::Global(g)) => {
                 h.write_u8(TAG_GLOBAL);
@@ -440,7 +544,66 @@ impl Graph<'_> {
             Some(other) => return Err(KeyError::Unhashable(other.type_name())),
             None => return Err(KeyError::Unhashable("invalid reference")),
         }
-        Ok(())
+        Ok(HashStep::Done)
+    }
+
+    /// Finishes hashing a tuple or frozenset (`first`, at `depth`, its
+    /// head already in `h` for a tuple) with an explicit stack: the items
+    /// of a tuple go into the tuple's hasher in order; each item of a
+    /// frozenset into a fresh hasher, whose hashes are summed
+    /// (order-independent). The bytes hashed, the work spent and the
+    /// errors are those of the depth-first walk, item by item.
+    #[inline(never)]
+    fn hash_nested(
+        &self,
+        first: HashStep<'_>,
+        mut h: KeyHasher,
+        depth: usize,
+        work: &KeyWork,
+    ) -> Result<u64, KeyError> {
+        let mut stack: Vec<HashFrame<'_>> = Vec::new();
+        self.open_hash_frame(first, &mut h, depth, &mut stack);
+        while let Some(top) = stack.last_mut() {
+            if top.next < top.items.len() {
+                let item = top.items[top.next];
+                top.next += 1;
+                if top.set.is_some() {
+                    h = self.hasher.build_hasher();
+                }
+                let d = top.depth;
+                match self.hash_step(item, &mut h, d, work)? {
+                    HashStep::Done => {}
+                    step => {
+                        self.open_hash_frame(step, &mut h, d, &mut stack);
+                        continue;
+                    }
+                }
+            } else {
+                let frame = stack.pop().expect("the top frame");
+                if let Some((outer, sum)) = frame.set {
+                    h = outer;
+                    write_frozenset_head(&mut h, frame.items.len(), sum);
+                }
+            }
+            // A value just finished into `h`: a frozenset above adds its hash.
+            if let Some(HashFrame { set: Some((_, sum)), .. }) = stack.last_mut() {
+                *sum = sum.wrapping_add(h.finish());
+            }
+        }
+        Ok(h.finish())
+    }
+
+    /// Pushes the frame of a tuple or frozenset at `depth` whose items are
+    /// still to hash; a frozenset keeps the hasher it finally writes into.
+    fn open_hash_frame<'g>(&self, step: HashStep<'g>, h: &mut KeyHasher, depth: usize, stack: &mut Vec<HashFrame<'g>>) {
+        match step {
+            HashStep::Done => {}
+            HashStep::Tuple(items) => stack.push(HashFrame { items, next: 0, depth: depth + 1, set: None }),
+            HashStep::FrozenSet(items) => {
+                let outer = std::mem::replace(h, self.hasher.build_hasher());
+                stack.push(HashFrame { items, next: 0, depth: depth + 1, set: Some((outer, 0)) });
+            }
+        }
     }
 
     /// Python's `==` between two hashable values (`1 == 1.0 == True`;
@@ -450,19 +613,33 @@ impl Graph<'_> {
     }
 
     /// `==` within a work budget: false once the budget is spent (the
-    /// caller checks [`KeyWork::exhausted`] and reports it).
+    /// caller checks [`KeyWork::exhausted`] and reports it). Flat values
+    /// compare here without allocating; tuples and frozensets go on to
+    /// [`Graph::eq_nested`].
+    #[inline]
     fn eq_depth(&self, a: Value, b: Value, depth: usize, work: &KeyWork) -> bool {
+        match self.eq_step(a, b, depth, work) {
+            EqStep::Done(r) => r,
+            step => self.eq_nested(step, depth, work),
+        }
+    }
+
+    /// Compares `a` and `b` as far as it can without going down: the
+    /// answer, or the items of two tuples or frozensets of the same
+    /// (non-zero) length still to compare. Spends the work of the pair itself.
+    #[inline]
+    fn eq_step(&self, a: Value, b: Value, depth: usize, work: &KeyWork) -> EqStep<'_> {
         if depth > MAX_KEY_DEPTH || !work.spend(1) {
-            return false;
+            return EqStep::Done(false);
         }
         if let (Some(x), Some(y)) = (self.num(a), self.num(b)) {
-            return num_eq(x, y);
+            return EqStep::Done(num_eq(x, y));
         }
-        match (a, b) {
+        let r = match (a, b) {
             (Value::None, Value::None) => true,
             (Value::Obj(x), Value::Obj(y)) => {
                 if x == y {
-                    return true;
+                    return EqStep::Done(true);
                 }
                 match (self.try_get(x), self.try_get(y)) {
                     (Some(Object::Str(s)), Some(Object::Str(t))) => {
@@ -470,25 +647,135 @@ impl Graph<'_> {
                     }
                     (Some(Object::Bytes(s)), Some(Object::Bytes(t))) => work.spend(bytes_cost(s.len())) && s == t,
                     (Some(Object::Tuple(s)), Some(Object::Tuple(t))) => {
-                        s.len() == t.len() && s.iter().zip(t).all(|(&p, &q)| self.eq_depth(p, q, depth + 1, work))
+                        if s.len() != t.len() {
+                            false
+                        } else if s.is_empty() {
+                            true
+                        } else {
+                            return EqStep::Tuple(s, t);
+                        }
                     }
                     (Some(Object::FrozenSet(s)), Some(Object::FrozenSet(t))) => {
-                        s.len() == t.len() && s.items().iter().all(|&p| self.set_contains_depth(t, p, depth + 1, work))
+                        if s.len() != t.len() {
+                            false
+                        } else if s.is_empty() {
+                            true
+                        } else {
+                            return EqStep::FrozenSet(s.items(), t);
+                        }
                     }
                     (Some(Object::Global(g)), Some(Object::Global(h))) => g == h,
                     _ => false,
                 }
             }
             _ => false,
+        };
+        EqStep::Done(r)
+    }
+
+    /// Finishes comparing two tuples or frozensets (`first`, at `depth`)
+    /// with an explicit stack. Tuples compare item by item, stopping at
+    /// the first unequal pair; a frozenset `s == t` looks each item of `s`
+    /// up in `t` as [`Graph::set_contains`] does (the item hashed, then the
+    /// candidates of `t`'s index compared one at a time, in the order
+    /// [`Index::find`] tries them), stopping at the first item missing.
+    /// The answers and the work spent are those of the depth-first walk.
+    #[inline(never)]
+    fn eq_nested(&self, first: EqStep<'_>, depth: usize, work: &KeyWork) -> bool {
+        let mut stack: Vec<EqFrame<'_>> = Vec::new();
+        // The table candidates of the `Contains` frames, stacked as they are.
+        let mut cands: Vec<usize> = Vec::new();
+        push_eq_frame(first, depth, &mut stack);
+        // The answer of the comparison or lookup that just finished, if any.
+        let mut ret: Option<bool> = None;
+        loop {
+            let Some(top) = stack.last_mut() else { return ret == Some(true) };
+            let (a, b, at) = match top {
+                EqFrame::Tuple { s, t, next, depth } => {
+                    if ret == Some(false) || *next == s.len() {
+                        ret = Some(ret != Some(false));
+                        stack.pop();
+                        continue;
+                    }
+                    let i = *next;
+                    *next += 1;
+                    (s[i], t[i], *depth)
+                }
+                EqFrame::FrozenSet { s, t, next, depth } => {
+                    if ret == Some(false) || *next == s.len() {
+                        ret = Some(ret != Some(false));
+                        stack.pop();
+                        continue;
+                    }
+                    let (item, set, depth) = (s[*next], *t, *depth);
+                    *next += 1;
+                    ret = match self.hash_at(item, depth, work) {
+                        Err(_) => Some(false),
+                        Ok(hash) => {
+                            let scan = set.index.scan(hash, is_flat(self, item), &mut cands);
+                            let next = match scan {
+                                Scan::Table { start, .. } => start,
+                                Scan::All | Scan::Hashed => 0,
+                            };
+                            stack.push(EqFrame::Contains { set, item, hash, scan, next, depth });
+                            None
+                        }
+                    };
+                    continue;
+                }
+                EqFrame::Contains { set, item, hash, scan, next, depth } => {
+                    let items = &set.items;
+                    let cand = if ret == Some(true) {
+                        None
+                    } else {
+                        match *scan {
+                            Scan::Table { end, .. } => (*next < end).then(|| {
+                                *next += 1;
+                                cands[*next - 1]
+                            }),
+                            Scan::All => (*next < items.len()).then(|| {
+                                *next += 1;
+                                *next - 1
+                            }),
+                            Scan::Hashed => loop {
+                                if *next == items.len() {
+                                    break None;
+                                }
+                                let i = *next;
+                                *next += 1;
+                                if stored_hash(self, items[i], work) == *hash {
+                                    break Some(i);
+                                }
+                            },
+                        }
+                    };
+                    match cand {
+                        Some(i) => (items[i], *item, *depth),
+                        None => {
+                            if let Scan::Table { start, .. } = *scan {
+                                cands.truncate(start);
+                            }
+                            ret = Some(ret == Some(true));
+                            stack.pop();
+                            continue;
+                        }
+                    }
+                }
+            };
+            match self.eq_step(a, b, at, work) {
+                EqStep::Done(r) => ret = Some(r),
+                step => {
+                    push_eq_frame(step, at, &mut stack);
+                    ret = None;
+                }
+            }
         }
     }
 
-    fn set_contains_depth(&self, set: &Set, item: Value, depth: usize, work: &KeyWork) -> bool {
-        let mut h = self.hasher.build_hasher();
-        if self.hash_into(item, &mut h, depth, work).is_err() {
-            return false;
-        }
-        let hash = h.finish();
+    /// `item in set` (`set` at `depth`'s level): the item hashed, then
+    /// compared with the candidates the set's index finds.
+    fn set_contains(&self, set: &Set, item: Value, depth: usize, work: &KeyWork) -> bool {
+        let Ok(hash) = self.hash_at(item, depth, work) else { return false };
         let items = &set.items;
         set.index
             .find(
