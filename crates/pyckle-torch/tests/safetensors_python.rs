@@ -24,30 +24,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 sys.path.insert(0, sys.argv[2])  # tests/fixtures, for torch_fixtures (whole modules)
 
+from generate_torch import walk as named_tensors  # the fixtures' own naming
+
 def walk(obj):
-    out, seen = {}, set()
-    def go(o, path):
-        if isinstance(o, torch.Tensor):
-            if id(o) not in seen:
-                seen.add(id(o))
-                out[".".join(path)] = o
-            return
-        if isinstance(o, torch.nn.Module):
-            for k, v in vars(o).items():
-                if k in ("_modules", "_parameters", "_buffers"):
-                    for k2, v2 in v.items():
-                        go(v2, path + [str(k2)])
-                else:
-                    go(v, path + [k])
-            return
-        if isinstance(o, dict):
-            for k, v in o.items():
-                go(v, path + [str(k)])
-        elif isinstance(o, (list, tuple)):
-            for i, v in enumerate(o):
-                go(v, path + [str(i)])
-    go(obj, [])
-    return out
+    return dict(named_tensors(obj))
 
 def as_bytes(t):
     t = t.detach().contiguous()
@@ -145,7 +125,7 @@ fn python_loads_what_pyckle_wrote() {
     let list = dir.join("cases.json");
     std::fs::write(&list, format!("[{}]", cases.join(",\n"))).unwrap();
     let out = Command::new(&python)
-        .args(["-W", "ignore", "-c", CHECK])
+        .args(["-B", "-W", "ignore", "-c", CHECK])
         .arg(&list)
         .arg(fixtures())
         .output()
