@@ -736,15 +736,7 @@ mod tests {
             let mut found = find_tensors(&graph).unwrap();
             let mut values = |t: &Tensor| -> Result<Vec<f64>> {
                 let storage = read(&format!("data/{}", t.storage.key)).unwrap();
-                TensorView {
-                    dtype: t.dtype,
-                    shape: t.shape.clone(),
-                    strides: t.strides.clone(),
-                    offset: t.storage_offset,
-                    storage: &storage,
-                    big_endian,
-                }
-                .to_f64_vec()
+                view_of(t, &storage, big_endian).to_f64_vec()
             };
             fill_quantization(&graph, &mut found, &mut values).unwrap();
             let want_format = want["format"].as_str().unwrap().to_string();
@@ -758,20 +750,24 @@ mod tests {
                 assert!(t.extent_bytes().unwrap() <= t.storage.nbytes, "{file}: {name}");
                 let storage = read(&format!("data/{}", t.storage.key)).unwrap();
                 assert_eq!(storage.len() as u64, t.storage.nbytes, "{file}: {name}: storage size");
-                let v = TensorView {
-                    dtype: t.dtype,
-                    shape: t.shape.clone(),
-                    strides: t.strides.clone(),
-                    offset: t.storage_offset,
-                    storage: &storage,
-                    big_endian,
-                };
-                expected::check_values(&format!("{file}: {name}"), &v, w);
+                expected::check_values(&format!("{file}: {name}"), &view_of(t, &storage, big_endian), w);
                 tensors += 1;
             }
             files += 1;
         }
         assert!(files >= 13 && tensors >= 100, "{files} files, {tensors} tensors");
+    }
+
+    /// The view of `t` over its whole storage read from the zip.
+    fn view_of<'a>(t: &Tensor, storage: &'a [u8], big_endian: bool) -> TensorView<'a> {
+        TensorView {
+            dtype: t.dtype,
+            shape: t.shape.clone(),
+            strides: t.strides.clone(),
+            offset: t.storage_offset,
+            storage,
+            big_endian,
+        }
     }
 
     /// data.pkl of `torch.save({"c": x.conj(), "n": torch._neg_view(y), "u": uint16 tensor})`
